@@ -1,0 +1,73 @@
+/// What a route decides on: the request's metadata, headers, body, requested model and gateway.
+public struct RequestFacts: Sendable {
+    /// `cf-aig-metadata`: a flat JSON object.
+    public var metadata: [String: JSONValue]
+    /// Header names lowercased.
+    public var headers: [String: String]
+    public var body: JSONValue
+    /// The model as requested (`dynamic/customer-support`).
+    public var model: String
+    public var gateway: String
+    /// Estimated prompt tokens (for budget reservations); the server estimates from the body.
+    public var estimatedInputTokens: Int
+    /// Expected completion tokens: `max_tokens` when given, else a default.
+    public var estimatedOutputTokens: Int
+
+    public init(
+        metadata: [String: JSONValue] = [:], headers: [String: String] = [:], body: JSONValue = .object([:]),
+        model: String = "", gateway: String = "default", estimatedInputTokens: Int = 0, estimatedOutputTokens: Int = 0
+    ) {
+        self.metadata = metadata
+        self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { a, _ in a })
+        self.body = body
+        self.model = model
+        self.gateway = gateway
+        self.estimatedInputTokens = estimatedInputTokens
+        self.estimatedOutputTokens = estimatedOutputTokens
+    }
+
+    /// The value at `path`, or nil when any step is missing.
+    public func resolve(_ path: ValuePath) -> JSONValue? {
+        var current: JSONValue
+        var segments = path.segments[...]
+        switch path.root {
+        case .model: current = .string(model)
+        case .gateway: current = .string(gateway)
+        case .body: current = body
+        case .metadata:
+            guard case .key(let k)? = segments.first else { return .object(metadata) }
+            guard let v = metadata[k] else { return nil }
+            current = v
+            segments = segments.dropFirst()
+        case .headers:
+            guard case .key(let k)? = segments.first else { return nil }
+            guard let v = headers[k] else { return nil }
+            current = .string(v)
+            segments = segments.dropFirst()
+        }
+        for segment in segments {
+            switch segment {
+            case .key(let k):
+                guard case .object(let o) = current, let next = o[k] else {
+                    // `.length` written as a key on a non-object.
+                    return nil
+                }
+                current = next
+            case .index(let i):
+                guard case .array(let a) = current else { return nil }
+                let idx = i < 0 ? a.count + i : i
+                guard idx >= 0, idx < a.count else { return nil }
+                current = a[idx]
+            case .length:
+                switch current {
+                case .array(let a): current = .number(Double(a.count))
+                case .string(let s): current = .number(Double(s.count))
+                case .object(let o):
+                    if let v = o["length"] { current = v } else { current = .number(Double(o.count)) }
+                default: return nil
+                }
+            }
+        }
+        return current
+    }
+}

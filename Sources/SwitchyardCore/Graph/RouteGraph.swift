@@ -1,0 +1,217 @@
+/// A compiled route: an immutable decision graph of nodes in an array with integer edges.
+///
+/// Built once by the compiler, shared by every request; hot reload swaps a whole new graph in.
+public struct RouteGraph: Sendable {
+    /// The route's name (`dynamic/<name>`).
+    public let name: String
+    public let description: String?
+    /// Content hash of the source (first 12 hex digits of SHA-256): the route's version.
+    public let version: String
+    /// The file the route came from, as given to the compiler.
+    public let sourcePath: String
+    public let nodes: [RouteNode]
+    public let start: NodeIndex
+
+    public init(name: String, description: String?, version: String, sourcePath: String, nodes: [RouteNode], start: NodeIndex) {
+        self.name = name
+        self.description = description
+        self.version = version
+        self.sourcePath = sourcePath
+        self.nodes = nodes
+        self.start = start
+    }
+
+    /// `name@version`, as sent in `x-switchyard-route`.
+    public var qualifiedName: String { "\(name)@\(version)" }
+}
+
+public typealias NodeIndex = Int
+
+public struct RouteNode: Sendable {
+    /// The node's name in the source; inline model targets get a synthetic name equal to the model id.
+    public let name: String
+    public let kind: Kind
+    public let location: SourceLocation?
+
+    public init(name: String, kind: Kind, location: SourceLocation?) {
+        self.name = name
+        self.kind = kind
+        self.location = location
+    }
+
+    public enum Kind: Sendable {
+        case conditional(Conditional)
+        case split(Split)
+        case rateLimit(RateLimit)
+        case budget(Budget)
+        case model(ModelNode)
+        case reject(Reject)
+    }
+
+    public struct Conditional: Sendable {
+        public let condition: Condition
+        /// The condition as written, for `explain` and `graph`.
+        public let source: String
+        public let then: NodeIndex
+        public let `else`: NodeIndex
+        public init(condition: Condition, source: String, then: NodeIndex, else: NodeIndex) {
+            self.condition = condition
+            self.source = source
+            self.then = then
+            self.else = `else`
+        }
+    }
+
+    public struct Split: Sendable {
+        public struct Arm: Sendable {
+            /// Percentage, 0 < weight <= 100.
+            public let weight: Double
+            public let target: NodeIndex
+            public init(weight: Double, target: NodeIndex) {
+                self.weight = weight
+                self.target = target
+            }
+        }
+        public let arms: [Arm]
+        /// Cumulative upper bounds of the arms in [0, 1]: arm i covers [bounds[i-1], bounds[i]).
+        /// A position that does not move when weights change keeps its arm unless its band moved.
+        public let upperBounds: [Double]
+        /// When set, the position is a hash of this value, so a key always takes the same arm.
+        public let sticky: ValuePath?
+        public init(arms: [Arm], sticky: ValuePath?) {
+            self.arms = arms
+            self.sticky = sticky
+            var total = 0.0
+            var bounds: [Double] = []
+            for arm in arms {
+                total += arm.weight
+                bounds.append(total / 100)
+            }
+            if !bounds.isEmpty { bounds[bounds.count - 1] = 1.0 }
+            self.upperBounds = bounds
+        }
+    }
+
+    public enum WindowTechnique: String, Sendable {
+        case fixed
+        case sliding
+    }
+
+    public struct RateLimit: Sendable {
+        /// Requests allowed per window (for `limitType: count`), or USD per window for `cost`.
+        public let limit: Double
+        public let window: Seconds
+        public let key: ValuePath?
+        public let technique: WindowTechnique
+        public let then: NodeIndex
+        public let exceeded: NodeIndex
+        public init(limit: Double, window: Seconds, key: ValuePath?, technique: WindowTechnique, then: NodeIndex, exceeded: NodeIndex) {
+            self.limit = limit
+            self.window = window
+            self.key = key
+            self.technique = technique
+            self.then = then
+            self.exceeded = exceeded
+        }
+    }
+
+    public struct Budget: Sendable {
+        /// USD per window.
+        public let limit: Double
+        public let window: Seconds
+        public let key: ValuePath?
+        public let then: NodeIndex
+        public let exceeded: NodeIndex
+        /// The highest prices of any model reachable through `then`, computed at compile time:
+        /// the reservation made before dispatch uses them, so it never underestimates.
+        public let reservationPrice: ModelPrice
+        public init(limit: Double, window: Seconds, key: ValuePath?, then: NodeIndex, exceeded: NodeIndex, reservationPrice: ModelPrice) {
+            self.limit = limit
+            self.window = window
+            self.key = key
+            self.then = then
+            self.exceeded = exceeded
+            self.reservationPrice = reservationPrice
+        }
+    }
+
+    public struct ModelNode: Sendable {
+        public let target: ModelTarget
+        /// Time to first byte, per attempt.
+        public let timeout: Seconds?
+        /// Extra attempts after the first one.
+        public let retries: Int
+        public let backoff: Backoff
+        /// Request parameters overridden for this model.
+        public let set: [String: JSONValue]
+        public let fallback: NodeIndex?
+        public init(target: ModelTarget, timeout: Seconds?, retries: Int, backoff: Backoff, set: [String: JSONValue], fallback: NodeIndex?) {
+            self.target = target
+            self.timeout = timeout
+            self.retries = retries
+            self.backoff = backoff
+            self.set = set
+            self.fallback = fallback
+        }
+    }
+
+    public struct Reject: Sendable {
+        public let status: Int
+        public let message: String?
+        public init(status: Int, message: String?) {
+            self.status = status
+            self.message = message
+        }
+    }
+}
+
+/// A duration in seconds.
+public typealias Seconds = Double
+
+/// `provider/model`, split at the first `/`.
+public struct ModelTarget: Sendable, Hashable, CustomStringConvertible {
+    public let provider: String
+    public let model: String
+    public init(provider: String, model: String) {
+        self.provider = provider
+        self.model = model
+    }
+
+    /// Parses `provider/model`; nil when there is no `/` or either side is empty.
+    public init?(_ id: String) {
+        guard let slash = id.firstIndex(of: "/") else { return nil }
+        let p = String(id[..<slash])
+        let m = String(id[id.index(after: slash)...])
+        guard !p.isEmpty, !m.isEmpty else { return nil }
+        self.provider = p
+        self.model = m
+    }
+
+    public var description: String { "\(provider)/\(model)" }
+}
+
+public struct Backoff: Sendable, Hashable {
+    public enum Mode: String, Sendable, CaseIterable {
+        case constant
+        case linear
+        case exponential
+    }
+    public var delay: Seconds
+    public var mode: Mode
+    public init(delay: Seconds, mode: Mode) {
+        self.delay = delay
+        self.mode = mode
+    }
+    public static let `default` = Backoff(delay: 0.25, mode: .exponential)
+
+    /// Delay before retry number `retry` (1-based), without jitter:
+    /// constant: d; linear: d × n; exponential: d × 2^(n-1).
+    public func delay(beforeRetry retry: Int) -> Seconds {
+        let n = Double(max(retry, 1))
+        switch mode {
+        case .constant: return delay
+        case .linear: return delay * n
+        case .exponential: return delay * Double(1 << min(retry - 1, 20))
+        }
+    }
+}

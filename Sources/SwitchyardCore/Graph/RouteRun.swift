@@ -1,0 +1,233 @@
+/// One request's walk through a route graph.
+///
+/// `start` walks from the start node to the first model attempt (or a rejection); each
+/// `fallback` continues from the current model node's `fallback` edge after that model failed
+/// (after its retries, or its timeout). Clock and randomness are injected.
+public struct RouteRun: Sendable {
+    public let graph: RouteGraph
+    /// Nodes visited, in order (`x-switchyard-path`).
+    public private(set) var visited: [NodeIndex] = []
+    /// Budget reservations made on the way; reconcile each with the real cost when the response ends.
+    public private(set) var reservations: [BudgetReservation] = []
+    /// What happened at each node, kept only when tracing (for `explain`).
+    public private(set) var trace: [TraceEvent]?
+    /// 0-based number of the model attempt handed out last (`cf-aig-step`).
+    public private(set) var step: Int = -1
+    private var currentModel: NodeIndex?
+
+    public init(graph: RouteGraph, tracing: Bool = false) {
+        self.graph = graph
+        self.trace = tracing ? [] : nil
+        self.visited.reserveCapacity(8)
+    }
+
+    /// `a>b>c`: the names of the visited nodes.
+    public var pathDescription: String { visited.map { graph.nodes[$0].name }.joined(separator: ">") }
+
+    public mutating func start<R: RandomNumberGenerator>(
+        facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R
+    ) -> RouteStep {
+        walk(from: graph.start, facts: facts, limits: limits, now: now, rng: &rng)
+    }
+
+    /// The current model failed: continue along its `fallback`, or end the route.
+    public mutating func fallback<R: RandomNumberGenerator>(
+        facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R
+    ) -> RouteStep {
+        guard let current = currentModel, case .model(let m) = graph.nodes[current].kind else { return .exhausted }
+        currentModel = nil
+        guard let next = m.fallback else {
+            trace?.append(.exhausted(node: graph.nodes[current].name))
+            return .exhausted
+        }
+        trace?.append(.fallback(from: graph.nodes[current].name, to: graph.nodes[next].name))
+        return walk(from: next, facts: facts, limits: limits, now: now, rng: &rng)
+    }
+
+    private mutating func walk<R: RandomNumberGenerator>(
+        from start: NodeIndex, facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R
+    ) -> RouteStep {
+        var index = start
+        // The compiler rejects cycles; the bound keeps a hand-built graph from spinning forever.
+        for _ in 0...(graph.nodes.count * 2 + 2) {
+            visited.append(index)
+            let node = graph.nodes[index]
+            switch node.kind {
+            case .conditional(let c):
+                let result = c.condition.evaluate(facts)
+                trace?.append(.condition(node: node.name, source: c.source, result: result))
+                index = result ? c.then : c.else
+
+            case .split(let s):
+                let position: Double
+                var stickyValue: String?
+                if let path = s.sticky {
+                    let key = Self.keyString(facts.resolve(path))
+                    stickyValue = key
+                    position = StickyHash.position(route: graph.name, node: node.name, key: key)
+                } else {
+                    position = Double(rng.next() >> 11) * 0x1p-53
+                }
+                var arm = s.arms.count - 1
+                for (i, bound) in s.upperBounds.enumerated() where position < bound {
+                    arm = i
+                    break
+                }
+                trace?.append(.split(node: node.name, arm: arm, weight: s.arms[arm].weight, target: graph.nodes[s.arms[arm].target].name, position: position, sticky: stickyValue))
+                index = s.arms[arm].target
+
+            case .rateLimit(let r):
+                let keyValue = r.key.map { Self.keyString(facts.resolve($0)) } ?? ""
+                let key = LimitKey(route: graph.name, node: node.name, keyValue: keyValue)
+                let decision = limits.consume(key, cost: 1, limit: r.limit, window: r.window, technique: r.technique, now: now)
+                trace?.append(.rateLimit(node: node.name, key: keyValue, limit: r.limit, window: r.window, decision: decision))
+                switch decision {
+                case .allowed:
+                    index = r.then
+                case .exceeded(let retryAfter):
+                    if isReject(r.exceeded) {
+                        visited.append(r.exceeded)
+                        return .rejected(RouteRejection(
+                            node: node.name, kind: .rateLimit, status: 429, code: 2041, retryAfter: retryAfter,
+                            message: "Route '\(graph.name)' rate limit '\(node.name)' exceeded: \(Self.format(r.limit)) requests per \(DurationText.format(r.window)) for key '\(keyValue)'"))
+                    }
+                    index = r.exceeded
+                }
+
+            case .budget(let b):
+                let keyValue = b.key.map { Self.keyString(facts.resolve($0)) } ?? ""
+                let key = LimitKey(route: graph.name, node: node.name, keyValue: keyValue)
+                let estimate = b.reservationPrice.cost(of: Usage(promptTokens: facts.estimatedInputTokens, completionTokens: facts.estimatedOutputTokens))
+                let decision = limits.reserve(key, amount: estimate, limit: b.limit, window: b.window, now: now)
+                trace?.append(.budget(node: node.name, key: keyValue, limit: b.limit, window: b.window, estimate: estimate, decision: decision))
+                switch decision {
+                case .reserved(let reservation):
+                    reservations.append(reservation)
+                    index = b.then
+                case .exceeded(let retryAfter):
+                    if isReject(b.exceeded) {
+                        visited.append(b.exceeded)
+                        return .rejected(RouteRejection(
+                            node: node.name, kind: .budget, status: 429, code: 2041, retryAfter: retryAfter,
+                            message: "Route '\(graph.name)' budget '\(node.name)' exceeded: $\(Self.format(b.limit)) per \(DurationText.format(b.window)) for key '\(keyValue)'"))
+                    }
+                    index = b.exceeded
+                }
+
+            case .model(let m):
+                step += 1
+                currentModel = index
+                trace?.append(.model(node: node.name, target: m.target, step: step))
+                return .attempt(RouteAttempt(node: index, nodeName: node.name, step: step, target: m.target, timeout: m.timeout, retries: m.retries, backoff: m.backoff, set: m.set))
+
+            case .reject(let r):
+                trace?.append(.reject(node: node.name, status: r.status))
+                return .rejected(RouteRejection(
+                    node: node.name, kind: .reject, status: r.status, code: 2041, retryAfter: nil,
+                    message: r.message ?? "Route '\(graph.name)' rejected the request at '\(node.name)'"))
+            }
+        }
+        return .exhausted
+    }
+
+    private func isReject(_ index: NodeIndex) -> Bool {
+        if case .reject(let r) = graph.nodes[index].kind, r.status == 429, r.message == nil { return true }
+        return false
+    }
+
+    /// The bucket a limit or sticky split keys on: strings as they are, other values as JSON;
+    /// missing values share the bucket "".
+    static func keyString(_ value: JSONValue?) -> String {
+        switch value {
+        case nil, .null?: ""
+        case .string(let s)?: s
+        case .number(let n)?: n.rounded() == n && abs(n) < 1e15 ? String(Int64(n)) : String(n)
+        case .bool(let b)?: b ? "true" : "false"
+        case let v?: v.canonicalJSON
+        }
+    }
+
+    static func format(_ x: Double) -> String {
+        x.rounded() == x && abs(x) < 1e15 ? String(Int64(x)) : String(x)
+    }
+}
+
+public enum RouteStep: Sendable {
+    case attempt(RouteAttempt)
+    case rejected(RouteRejection)
+    /// No model left to try: the request ends with the last upstream error.
+    case exhausted
+}
+
+public struct RouteAttempt: Sendable {
+    public let node: NodeIndex
+    public let nodeName: String
+    /// 0-based attempt number across the whole route (`cf-aig-step`).
+    public let step: Int
+    public let target: ModelTarget
+    public let timeout: Seconds?
+    public let retries: Int
+    public let backoff: Backoff
+    public let set: [String: JSONValue]
+}
+
+public struct RouteRejection: Sendable, Error {
+    public enum Kind: String, Sendable { case rateLimit = "rate limit", budget, reject }
+    public let node: String
+    public let kind: Kind
+    public let status: Int
+    public let code: Int
+    public let retryAfter: Seconds?
+    public let message: String
+}
+
+public enum TraceEvent: Sendable {
+    case condition(node: String, source: String, result: Bool)
+    case split(node: String, arm: Int, weight: Double, target: String, position: Double, sticky: String?)
+    case rateLimit(node: String, key: String, limit: Double, window: Seconds, decision: RateDecision)
+    case budget(node: String, key: String, limit: Double, window: Seconds, estimate: Double, decision: BudgetDecision)
+    case model(node: String, target: ModelTarget, step: Int)
+    case fallback(from: String, to: String)
+    case exhausted(node: String)
+    case reject(node: String, status: Int)
+}
+
+/// Stable hashing of sticky keys: FNV-1a over route, node and key, finished with SplitMix64's
+/// mixer. Independent of the process (Swift's `Hasher` is seeded per process).
+public enum StickyHash {
+    public static func position(route: String, node: String, key: String) -> Double {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        @inline(__always) func mix(_ s: String) {
+            for b in s.utf8 {
+                h ^= UInt64(b)
+                h &*= 0x0000_0100_0000_01b3
+            }
+            h ^= 0xff
+            h &*= 0x0000_0100_0000_01b3
+        }
+        mix(route)
+        mix(node)
+        mix(key)
+        h = SplitMix64.mix(h)
+        return Double(h >> 11) * 0x1p-53
+    }
+}
+
+/// A small, fast, seedable generator (Steele, Lea, Flood 2014): deterministic tests and `--seed`.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { self.state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        return Self.mix(state)
+    }
+
+    @inline(__always)
+    public static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,45 @@
+/// A path into a request's facts, resolved at compile time into a root and segments.
+///
+/// `metadata.plan`, `headers["x-tier"]`, `body.messages.length`, `body.messages[0].role`, `model`, `gateway`.
+public struct ValuePath: Sendable, Hashable, CustomStringConvertible {
+    public enum Root: String, Sendable, Hashable {
+        case metadata
+        case headers
+        case body
+        case model
+        case gateway
+    }
+
+    public enum Segment: Sendable, Hashable {
+        case key(String)
+        case index(Int)
+        /// `.length` of a list, string or object; a key named `length` on an object wins.
+        case length
+    }
+
+    public let root: Root
+    public let segments: [Segment]
+
+    public init(root: Root, segments: [Segment]) {
+        self.root = root
+        // Header names are case-insensitive: stored lowercased, matched against lowercased facts.
+        if root == .headers {
+            self.segments = segments.map { if case .key(let k) = $0 { return .key(k.lowercased()) } else { return $0 } }
+        } else {
+            self.segments = segments
+        }
+    }
+
+    public var description: String {
+        var s = root.rawValue
+        for seg in segments {
+            switch seg {
+            case .key(let k):
+                if k.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) { s += ".\(k)" } else { s += "[\"\(k)\"]" }
+            case .index(let i): s += "[\(i)]"
+            case .length: s += ".length"
+            }
+        }
+        return s
+    }
+}

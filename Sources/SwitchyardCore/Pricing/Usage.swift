@@ -1,0 +1,45 @@
+/// Token counts in OpenAI's counting rules: `promptTokens` includes cached ones,
+/// `completionTokens` includes reasoning ones.
+public struct Usage: Sendable, Hashable, Codable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+    public var cachedPromptTokens: Int
+    public var reasoningTokens: Int
+
+    public init(promptTokens: Int = 0, completionTokens: Int = 0, cachedPromptTokens: Int = 0, reasoningTokens: Int = 0) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.cachedPromptTokens = cachedPromptTokens
+        self.reasoningTokens = reasoningTokens
+    }
+
+    public var totalTokens: Int { promptTokens + completionTokens }
+}
+
+/// USD per million tokens.
+public struct ModelPrice: Sendable, Hashable, Codable {
+    public var input: Double
+    public var output: Double
+    /// Price of cached input tokens; defaults to `input` when a provider has no discount.
+    public var cachedInput: Double
+
+    public init(input: Double, output: Double, cachedInput: Double? = nil) {
+        self.input = input
+        self.output = output
+        self.cachedInput = cachedInput ?? input
+    }
+
+    public static let zero = ModelPrice(input: 0, output: 0)
+
+    /// Cost of `usage` in USD.
+    public func cost(of usage: Usage) -> Double {
+        let cached = min(usage.cachedPromptTokens, usage.promptTokens)
+        let uncached = usage.promptTokens - cached
+        return (Double(uncached) * input + Double(cached) * cachedInput + Double(usage.completionTokens) * output) / 1_000_000
+    }
+
+    /// The element-wise maximum: a price that never underestimates either model.
+    public func maximum(_ other: ModelPrice) -> ModelPrice {
+        ModelPrice(input: max(input, other.input), output: max(output, other.output), cachedInput: max(cachedInput, other.cachedInput))
+    }
+}
