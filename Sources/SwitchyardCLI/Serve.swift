@@ -1,0 +1,9 @@
+import ArgumentParser
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Not built yet.")
+
+    func run() async throws {
+        throw ValidationError("'switchyard serve' is not built yet")
+    }
+}
