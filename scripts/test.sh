@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 swift build --build-tests
-swift test --skip-build --parallel
+swift test --skip-build
 
 if [ -d Tests/Interop ]; then
   scripts/interop.sh
