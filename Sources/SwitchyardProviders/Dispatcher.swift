@@ -1,0 +1,282 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+
+/// One model to try: what a route's model node (or the plain `provider/model` of a request) becomes.
+public struct DispatchAttempt: Sendable {
+    public var provider: UpstreamProvider
+    /// Without the provider prefix.
+    public var model: String
+    /// To first byte; nil = the request's or the gateway's default.
+    public var timeout: Duration?
+    /// Extra tries after the first one.
+    public var retries: Int
+    public var backoff: Backoff
+    public var overrides: [String: JSONValue]
+    /// `cf-aig-step` when this attempt serves the request.
+    public var step: Int
+
+    public init(provider: UpstreamProvider, model: String, timeout: Duration? = nil, retries: Int = 0,
+                backoff: Backoff = Backoff(delay: 0, mode: .constant), overrides: [String: JSONValue] = [:], step: Int = 0) {
+        self.provider = provider
+        self.model = model
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.overrides = overrides
+        self.step = step
+    }
+}
+
+/// How the upstream request is authenticated.
+public enum Credential: Sendable {
+    /// The client's own provider key (the `Authorization: Bearer` of the compat endpoint).
+    case clientKey(String)
+    /// A stored key by alias (`default` unless `cf-aig-byok-alias` names another).
+    case stored(alias: String)
+    /// Passthrough: the client sent provider auth headers of its own, forwarded as they are.
+    case clientHeaders
+}
+
+public struct DispatchRequest: Sendable {
+    public var operation: UpstreamOperation
+    public var body: JSONObjectBody
+    public var stream: Bool
+    /// Client headers already filtered by `HeaderPolicy`, credentials excluded.
+    public var headers: [(String, String)]
+    public var credential: Credential
+    /// `cf-aig-request-timeout`.
+    public var timeout: Duration?
+
+    public init(operation: UpstreamOperation, body: JSONObjectBody, stream: Bool, headers: [(String, String)], credential: Credential, timeout: Duration? = nil) {
+        self.operation = operation
+        self.body = body
+        self.stream = stream
+        self.headers = headers
+        self.credential = credential
+        self.timeout = timeout
+    }
+}
+
+public struct DispatchOutcome: Sendable {
+    public enum Body: Sendable {
+        case buffered(ByteBuffer)
+        case stream(UpstreamEventStream)
+    }
+    public var step: Int
+    public var provider: String
+    public var model: String
+    public var status: Int
+    /// Upstream response headers that may reach the client.
+    public var headers: [(String, String)]
+    public var body: Body
+    public var usage: UsageRecorder
+}
+
+/// Executes an ordered list of attempts (retries with backoff, then the next attempt) against the
+/// providers' adapters over one shared `HTTPClient`. The route engine plans; this only executes.
+public struct Dispatcher: Sendable {
+    public let client: HTTPClient
+    public let defaultTimeout: Duration
+    /// Upper bound of a buffered upstream body.
+    public let maxResponseBytes: Int
+
+    public init(client: HTTPClient, defaultTimeout: Duration, maxResponseBytes: Int = 64 << 20) {
+        self.client = client
+        self.defaultTimeout = defaultTimeout
+        self.maxResponseBytes = maxResponseBytes
+    }
+
+    public func dispatch(_ request: DispatchRequest, attempts: [DispatchAttempt], logger: Logger) async throws -> DispatchOutcome {
+        var lastError: GatewayError?
+        var lastOutcome: DispatchOutcome?
+        attemptLoop: for (index, attempt) in attempts.enumerated() {
+            let isLastAttempt = index == attempts.count - 1
+            for tryNumber in 0...max(0, attempt.retries) {
+                if tryNumber > 0 {
+                    try await Task.sleep(for: .seconds(Self.delay(attempt.backoff, retry: tryNumber)))
+                }
+                let isLastTry = isLastAttempt && tryNumber == attempt.retries
+                do {
+                    let outcome = try await once(request, attempt: attempt, logger: logger)
+                    if Self.isRetryable(status: outcome.status), !isLastTry {
+                        logger.debug("upstream error, trying again", metadata: ["provider": "\(attempt.provider.slug)", "status": "\(outcome.status)"])
+                        lastOutcome = outcome
+                        lastError = nil
+                        continue
+                    }
+                    return outcome
+                } catch let error as GatewayError {
+                    lastError = error
+                    lastOutcome = nil
+                    // Configuration problems do not heal by retrying; the next model may still work.
+                    if ![2005, 2044].contains(error.code) { continue attemptLoop }
+                }
+            }
+        }
+        if let lastOutcome { return lastOutcome }
+        throw lastError ?? GatewayError.unreachable(provider: "none", reason: "no model to try")
+    }
+
+    static func isRetryable(status: Int) -> Bool { status == 429 || status >= 500 }
+
+    static func delay(_ backoff: Backoff, retry: Int) -> Double {
+        switch backoff.mode {
+        case .constant: backoff.delay
+        case .linear: backoff.delay * Double(retry)
+        case .exponential: backoff.delay * pow(2, Double(retry - 1))
+        }
+    }
+
+    private func once(_ request: DispatchRequest, attempt: DispatchAttempt, logger: Logger) async throws -> DispatchOutcome {
+        let provider = attempt.provider
+        if let problem = provider.configurationProblem {
+            throw GatewayError.invalidProvider("provider '\(provider.slug)' is not configured: \(problem)")
+        }
+        let prepared = try provider.adapter.prepare(
+            AdapterRequest(operation: request.operation, body: request.body, model: attempt.model, stream: request.stream, overrides: attempt.overrides),
+            provider: provider
+        )
+        var headers = HTTPHeaders()
+        for (name, value) in request.headers { headers.add(name: name, value: value) }
+        for (name, value) in prepared.headers { headers.replaceOrAdd(name: name, value: value) }
+        try authenticate(&headers, credential: request.credential, provider: provider)
+        headers.replaceOrAdd(name: "content-type", value: "application/json")
+
+        var upstreamRequest = HTTPClientRequest(url: provider.baseURL + prepared.path)
+        upstreamRequest.method = .POST
+        upstreamRequest.headers = headers
+        upstreamRequest.body = .bytes(ByteBuffer(bytes: prepared.body))
+
+        let timeout = attempt.timeout ?? request.timeout ?? defaultTimeout
+        let response = try await execute(upstreamRequest, timeout: timeout, provider: provider.slug, logger: logger)
+        let status = Int(response.status.code)
+        let responseHeaders = response.headers.compactMap { h -> (String, String)? in
+            let name = h.name.lowercased()
+            return HeaderPolicy.forwardsResponseHeader(name) && name != "content-encoding" ? (name, h.value) : nil
+        }
+        let usage = UsageRecorder()
+        func outcome(_ body: DispatchOutcome.Body, headers: [(String, String)]) -> DispatchOutcome {
+            DispatchOutcome(step: attempt.step, provider: provider.slug, model: attempt.model, status: status, headers: headers, body: body, usage: usage)
+        }
+        guard (200..<300).contains(status) else {
+            let body = try await collect(response, provider: provider.slug)
+            let normalized = provider.adapter.translateError(status: status, body: body, provider: provider)
+            return outcome(.buffered(normalized), headers: Self.replacingContentType(responseHeaders, with: "application/json"))
+        }
+        let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
+        if request.stream, contentType.hasPrefix("text/event-stream") {
+            let translator = provider.adapter.makeStreamTranslator(stripUsageChunk: prepared.stripUsageChunk)
+            let events = UpstreamEventStream(body: response.body, translator: translator, usage: usage, provider: provider.slug)
+            return outcome(.stream(events), headers: responseHeaders)
+        }
+        let body = provider.adapter.translateResponse(try await collect(response, provider: provider.slug), operation: request.operation)
+        if let scanned = try? JSONObjectBody(bytes: Array(body.readableBytesView)), let u = scanned.value("usage") {
+            usage.record(UsageParser.usage(fromUsageObject: u))
+        }
+        return outcome(.buffered(body), headers: responseHeaders)
+    }
+
+    static func replacingContentType(_ headers: [(String, String)], with value: String) -> [(String, String)] {
+        headers.filter { $0.0 != "content-type" } + [("content-type", value)]
+    }
+
+    func authenticate(_ headers: inout HTTPHeaders, credential: Credential, provider: UpstreamProvider) throws {
+        switch credential {
+        case .clientHeaders:
+            return
+        case .clientKey(let key):
+            let h = provider.authHeader(key: key)
+            headers.replaceOrAdd(name: h.name, value: h.value)
+        case .stored(let alias):
+            if let key = provider.keys[alias] {
+                let h = provider.authHeader(key: key)
+                headers.replaceOrAdd(name: h.name, value: h.value)
+            } else if alias != "default" {
+                throw GatewayError.unknownKeyAlias(alias, provider: provider.slug, known: Array(provider.keys.keys))
+            } else if provider.requiresKey {
+                throw GatewayError.missingKey(provider: provider.slug, variables: provider.keyVariables)
+            }
+        }
+    }
+
+    /// Passthrough: the client's request goes to `{base_url}{pathAndQuery}` as it came; the
+    /// response is returned unread so that it can be streamed to the client.
+    public func passthrough(
+        provider: UpstreamProvider, method: HTTPMethod, pathAndQuery: String, headers: [(String, String)],
+        body: ByteBuffer?, credential: Credential, timeout: Duration?, logger: Logger
+    ) async throws -> HTTPClientResponse {
+        if let problem = provider.configurationProblem {
+            throw GatewayError.invalidProvider("provider '\(provider.slug)' is not configured: \(problem)")
+        }
+        var h = HTTPHeaders()
+        for (name, value) in headers { h.add(name: name, value: value) }
+        try authenticate(&h, credential: credential, provider: provider)
+        var upstreamRequest = HTTPClientRequest(url: provider.baseURL + pathAndQuery)
+        upstreamRequest.method = method
+        upstreamRequest.headers = h
+        if let body, body.readableBytes > 0 || method == .POST || method == .PUT || method == .PATCH {
+            upstreamRequest.body = .bytes(body)
+        }
+        return try await execute(upstreamRequest, timeout: timeout ?? defaultTimeout, provider: provider.slug, logger: logger)
+    }
+
+    /// Lists a provider's models through its OpenAI-style `/models`; nil on any failure.
+    public func listModels(provider: UpstreamProvider, timeout: Duration, logger: Logger) async -> [JSONValue]? {
+        guard let path = provider.adapter.modelsPath, provider.configurationProblem == nil else { return nil }
+        var headers = HTTPHeaders()
+        guard (try? authenticate(&headers, credential: .stored(alias: "default"), provider: provider)) != nil else { return nil }
+        var request = HTTPClientRequest(url: provider.baseURL + path)
+        request.headers = headers
+        guard let response = try? await execute(request, timeout: timeout, provider: provider.slug, logger: logger),
+              response.status == .ok,
+              let body = try? await response.body.collect(upTo: maxResponseBytes),
+              let list = try? JSONValue.parse(Data(body.readableBytesView))["data"]?.arrayValue
+        else { return nil }
+        return list
+    }
+
+    /// Sends the request and waits for the response head, at most `timeout`.
+    func execute(_ request: HTTPClientRequest, timeout: Duration, provider: String, logger: Logger) async throws -> HTTPClientResponse {
+        let client = self.client
+        do {
+            return try await withThrowingTaskGroup(of: HTTPClientResponse?.self) { group in
+                group.addTask {
+                    // The deadline covers the whole body too, so it only bounds pathological streams.
+                    try await client.execute(request, deadline: .now() + .hours(24), logger: logger)
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let response = first else {
+                    throw GatewayError.timeout(provider: provider, milliseconds: Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+                }
+                return response
+            }
+        } catch let error as GatewayError {
+            throw error
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw GatewayError.unreachable(provider: provider, reason: Self.describe(error))
+        }
+    }
+
+    func collect(_ response: HTTPClientResponse, provider: String) async throws -> ByteBuffer {
+        do {
+            return try await response.body.collect(upTo: maxResponseBytes)
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw GatewayError.unreachable(provider: provider, reason: "response body failed: \(Self.describe(error))")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let e = error as? HTTPClientError { return "\(e)" }
+        return String(describing: error)
+    }
+}
