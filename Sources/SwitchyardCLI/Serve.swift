@@ -1,9 +1,84 @@
 import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SwitchyardServer
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Not built yet.")
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gateway.",
+        discussion: "Prints 'switchyard listening on http://HOST:PORT' once it accepts connections. SIGTERM or SIGINT stop it gracefully."
+    )
+
+    @Option(help: "Configuration file (default: switchyard.yaml if it exists).")
+    var config: String?
+
+    @Option(help: "Directory of route files (default: the config's 'routes', else routes).")
+    var routes: String?
+
+    @Option(help: "Address to listen on (default 127.0.0.1).")
+    var host: String?
+
+    @Option(help: "Port to listen on; 0 lets the system choose (default 8787).")
+    var port: Int?
+
+    @Flag(help: "Start the built-in fake provider and point every provider without a key at it (answers are simulated).")
+    var demo = false
 
     func run() async throws {
-        throw ValidationError("'switchyard serve' is not built yet")
+        let environment = ProcessInfo.processInfo.environment
+        var configuration = try loadConfiguration(environment: environment)
+        if let host { configuration.listen.host = host }
+        if let port {
+            guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
+            configuration.listen.port = port
+        }
+        if let routes { configuration.routesDirectory = routes }
+
+        var logger = Logger(label: "switchyard")
+        logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+
+        var services: [any Service] = []
+        if demo {
+            let demoSetup = try await DemoMode.start(configuration: &configuration, environment: environment)
+            services.append(demoSetup)
+        }
+
+        let routeCatalog = RouteLoading.load(directory: configuration.routesDirectory)
+        var startup = "switchyard: loaded \(routeCatalog.names.count) routes from \(configuration.routesDirectory)\n"
+        for error in routeCatalog.errors { startup += error + "\n" }
+        FileHandle.standardOutput.write(Data(startup.utf8))
+
+        let listenHost = configuration.listen.host
+        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, logger: logger) { port in
+            // Written unbuffered: scripts and tests wait for this line.
+            FileHandle.standardOutput.write(Data("switchyard listening on http://\(listenHost):\(port)\n".utf8))
+        }
+        services.append(app)
+        var groupConfiguration = ServiceGroupConfiguration(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = configuration.limits.shutdownGrace
+        groupConfiguration.maximumCancellationDuration = .seconds(5)
+        try await ServiceGroup(configuration: groupConfiguration).run()
+    }
+
+    func loadConfiguration(environment: [String: String]) throws -> GatewayConfiguration {
+        let path: String
+        if let config {
+            path = config
+        } else if FileManager.default.fileExists(atPath: "switchyard.yaml") {
+            path = "switchyard.yaml"
+        } else {
+            return GatewayConfiguration()
+        }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("cannot read configuration file '\(path)'")
+        }
+        do {
+            return try ConfigurationParser.parse(text, path: path, environment: environment)
+        } catch {
+            FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            throw ExitCode(1)
+        }
     }
 }

@@ -1,0 +1,38 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import SwitchyardCore
+import SwitchyardProviders
+
+/// Builds the gateway: provider table, shared upstream client, responder. Tests call this with a
+/// configuration in memory; the CLI only parses options into one.
+public func buildApplication(
+    configuration: GatewayConfiguration,
+    environment: [String: String] = ProcessInfo.processInfo.environment,
+    routes: RouteCatalog = RouteCatalog(),
+    logger: Logger = Logger(label: "switchyard"),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    var clientConfiguration = HTTPClient.Configuration()
+    clientConfiguration.redirectConfiguration = .disallow
+    clientConfiguration.decompression = .disabled
+    clientConfiguration.timeout.connect = .seconds(10)
+    clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60))
+    let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration, backgroundActivityLogger: logger)
+    let providers = ProviderTable(settings: configuration.providers, environment: environment)
+    let dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
+    let state = GatewayState(configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routes, logger: logger)
+    return Application(
+        responder: GatewayResponder(state: state),
+        configuration: ApplicationConfiguration(
+            address: .hostname(configuration.listen.host, port: configuration.listen.port),
+            serverName: "switchyard"
+        ),
+        services: [HTTPClientService(client: client)],
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.listen.port) },
+        logger: logger
+    )
+}

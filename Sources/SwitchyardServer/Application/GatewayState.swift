@@ -1,0 +1,100 @@
+import Foundation
+import Hummingbird
+import Logging
+import SwitchyardCore
+import SwitchyardProviders
+
+/// Everything the request path reads, computed once at startup.
+struct GatewayState: Sendable {
+    struct Gateway: Sendable {
+        let settings: GatewayConfiguration.Gateway
+        let tokens: Set<String>
+    }
+
+    let configuration: GatewayConfiguration
+    let gateways: [String: Gateway]
+    let providers: ProviderTable
+    let dispatcher: Dispatcher
+    let routes: RouteCatalog
+    let logger: Logger
+
+    init(configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteCatalog, logger: Logger) {
+        self.configuration = configuration
+        var gateways: [String: Gateway] = [:]
+        for (name, settings) in configuration.gateways {
+            gateways[name] = Gateway(settings: settings, tokens: Set(settings.tokens))
+        }
+        if gateways["default"] == nil {
+            gateways["default"] = Gateway(settings: .init(), tokens: [])
+        }
+        self.gateways = gateways
+        self.providers = providers
+        self.dispatcher = dispatcher
+        self.routes = routes
+        self.logger = logger
+    }
+
+    /// One info line per request, with no secrets: key-like query parameters are redacted.
+    func logRequest(_ record: RequestRecord, status: Int, usage: Usage? = nil, note: String? = nil) {
+        var metadata: Logger.Metadata = [
+            "status": "\(status)",
+            "duration_ms": "\(record.elapsedMilliseconds)",
+            "log_id": "\(record.logID)",
+        ]
+        if let provider = record.provider { metadata["provider"] = "\(provider)" }
+        if let model = record.model { metadata["model"] = "\(model)" }
+        if let gateway = record.gateway { metadata["gateway"] = "\(gateway)" }
+        if let account = record.account { metadata["account"] = "\(account)" }
+        if let usage {
+            metadata["prompt_tokens"] = "\(usage.promptTokens)"
+            metadata["completion_tokens"] = "\(usage.completionTokens)"
+        }
+        if let note { metadata["note"] = "\(note)" }
+        logger.info("\(record.method) \(RequestRecord.redact(record.uri))", metadata: metadata)
+    }
+}
+
+/// What the log line of one request says; filled in as the request is understood.
+struct RequestRecord: Sendable {
+    let method: String
+    let uri: String
+    let start: ContinuousClock.Instant
+    let logID: String
+    let eventID: String
+    var account: String?
+    var gateway: String?
+    var provider: String?
+    var model: String?
+    var step = 0
+
+    var elapsedMilliseconds: Int64 {
+        let d = ContinuousClock.now - start
+        return d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    static let secretParameters: Set<String> = ["key", "api_key", "apikey", "token", "access_token", "api-key"]
+
+    static func redact(_ uri: String) -> String {
+        guard let q = uri.firstIndex(of: "?") else { return uri }
+        let query = uri[uri.index(after: q)...].split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            if parts.count == 2, secretParameters.contains(parts[0].lowercased()) { return "\(parts[0])=REDACTED" }
+            return String(pair)
+        }
+        return String(uri[..<q]) + "?" + query.joined(separator: "&")
+    }
+
+    /// The gateway's own response headers.
+    func headers(cacheStatus: Bool = true) -> HTTPFields {
+        var h = HTTPFields()
+        h[HTTPField.Name("cf-aig-log-id")!] = logID
+        h[HTTPField.Name("cf-aig-event-id")!] = eventID
+        if let provider {
+            h[HTTPField.Name("cf-aig-step")!] = String(step)
+            h[HTTPField.Name("cf-aig-provider")!] = provider
+            if let model { h[HTTPField.Name("cf-aig-model")!] = model }
+            if cacheStatus { h[HTTPField.Name("cf-aig-cache-status")!] = "MISS" }
+        }
+        return h
+    }
+}

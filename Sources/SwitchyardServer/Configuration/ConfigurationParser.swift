@@ -1,0 +1,360 @@
+import Foundation
+import SwitchyardCore
+import SwitchyardProviders
+import Yams
+
+/// The configuration file had errors; each is `path:line:column: error: message`.
+public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
+    public let diagnostics: [Diagnostic]
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// Parses `switchyard.yaml` text. Every problem is reported with its line and column: unknown
+/// keys (with the likely intended one), wrong types, unset `${VAR}`s.
+public enum ConfigurationParser {
+    public static func parse(_ text: String, path: String = "switchyard.yaml", environment: [String: String]) throws(ConfigurationError) -> GatewayConfiguration {
+        var reader = Reader(path: path, environment: environment)
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch let error as YamlError {
+            throw ConfigurationError(diagnostics: [reader.syntaxDiagnostic(error)])
+        } catch {
+            throw ConfigurationError(diagnostics: [Diagnostic(.error, at: SourceLocation(path: path, line: 1, column: 1), "\(error)")])
+        }
+        var configuration = GatewayConfiguration()
+        if let root { reader.read(root, into: &configuration) }
+        if !reader.diagnostics.isEmpty { throw ConfigurationError(diagnostics: reader.diagnostics) }
+        return configuration
+    }
+}
+
+private struct Reader {
+    let path: String
+    let environment: [String: String]
+    var diagnostics: [Diagnostic] = []
+
+    init(path: String, environment: [String: String]) {
+        self.path = path
+        self.environment = environment
+    }
+
+    func location(_ node: Node) -> SourceLocation {
+        SourceLocation(path: path, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+    }
+
+    mutating func error(_ node: Node, _ message: String, suggestion: String? = nil) {
+        diagnostics.append(Diagnostic(.error, at: location(node), message, suggestion: suggestion))
+    }
+
+    func syntaxDiagnostic(_ error: YamlError) -> Diagnostic {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return Diagnostic(.error, at: SourceLocation(path: path, line: mark.line, column: mark.column), "invalid YAML: \(problem)")
+        default:
+            return Diagnostic(.error, at: SourceLocation(path: path, line: 1, column: 1), "invalid YAML: \(error)")
+        }
+    }
+
+    // MARK: Shapes
+
+    /// The entries of a mapping, checking keys against `allowed` (nil = any key).
+    mutating func mapping(_ node: Node, at keyPath: String, allowed: [String]?) -> [(key: String, keyNode: Node, value: Node)] {
+        guard case .mapping(let mapping) = node else {
+            error(node, "'\(keyPath)' must be a mapping, found \(describe(node))")
+            return []
+        }
+        var entries: [(String, Node, Node)] = []
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.scalar?.string else {
+                error(keyNode, "keys in \(keyPath) must be strings")
+                continue
+            }
+            if let allowed, !allowed.contains(key) {
+                let place = keyPath.isEmpty ? "" : " in \(keyPath)"
+                error(keyNode, "unknown key '\(key)'\(place)", suggestion: Suggestion.closest(to: key, in: allowed).map { "did you mean '\($0)'?" })
+                continue
+            }
+            entries.append((key, keyNode, value))
+        }
+        return entries
+    }
+
+    func describe(_ node: Node) -> String {
+        switch node {
+        case .scalar(let s): s.string.isEmpty ? "an empty value" : "'\(s.string)'"
+        case .mapping: "a mapping"
+        case .sequence: "a list"
+        case .alias: "an alias"
+        }
+    }
+
+    /// A scalar with `${VAR}` replaced.
+    mutating func string(_ node: Node, at keyPath: String) -> String? {
+        guard case .scalar(let scalar) = node else {
+            error(node, "'\(keyPath)' must be a string, found \(describe(node))")
+            return nil
+        }
+        return substitute(scalar.string, node: node, keyPath: keyPath)
+    }
+
+    mutating func substitute(_ text: String, node: Node, keyPath: String) -> String? {
+        guard text.contains("${") else { return text }
+        var out = ""
+        var rest = Substring(text)
+        var ok = true
+        while let start = rest.range(of: "${") {
+            out += rest[..<start.lowerBound]
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else {
+                error(node, "unterminated '${' in '\(keyPath)'")
+                return nil
+            }
+            let name = String(rest[start.upperBound..<end])
+            if let value = environment[name] {
+                out += value
+            } else {
+                error(node, "environment variable '\(name)' is not set (used in \(keyPath))")
+                ok = false
+            }
+            rest = rest[rest.index(after: end)...]
+        }
+        out += rest
+        return ok ? out : nil
+    }
+
+    mutating func bool(_ node: Node, at keyPath: String) -> Bool? {
+        guard let s = string(node, at: keyPath) else { return nil }
+        switch s.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default:
+            error(node, "'\(keyPath)' must be true or false, found '\(s)'")
+            return nil
+        }
+    }
+
+    mutating func int(_ node: Node, at keyPath: String, minimum: Int = 0) -> Int? {
+        guard let s = string(node, at: keyPath) else { return nil }
+        guard let v = Int(s.replacingOccurrences(of: "_", with: "")), v >= minimum else {
+            error(node, "'\(keyPath)' must be a whole number of at least \(minimum), found '\(s)'")
+            return nil
+        }
+        return v
+    }
+
+    mutating func double(_ node: Node, at keyPath: String) -> Double? {
+        guard let s = string(node, at: keyPath) else { return nil }
+        guard let v = Double(s), v >= 0, v.isFinite else {
+            error(node, "'\(keyPath)' must be a non-negative number, found '\(s)'")
+            return nil
+        }
+        return v
+    }
+
+    /// Seconds as a number or a duration (`5m`); `allowZero` accepts `0`.
+    mutating func duration(_ node: Node, at keyPath: String, allowZero: Bool) -> Seconds? {
+        guard let s = string(node, at: keyPath) else { return nil }
+        if let n = Double(s), n >= 0, n.isFinite, allowZero || n > 0 { return n }
+        if let d = DurationText.parse(s) { return d }
+        error(node, "'\(keyPath)' must be a duration such as 250ms, 20s, 5m, 1h or 1d, found '\(s)'")
+        return nil
+    }
+
+    mutating func stringList(_ node: Node, at keyPath: String) -> [String]? {
+        if case .scalar = node, let one = string(node, at: keyPath) { return [one] }
+        guard case .sequence(let seq) = node else {
+            error(node, "'\(keyPath)' must be a list of strings, found \(describe(node))")
+            return nil
+        }
+        var out: [String] = []
+        for (i, item) in seq.enumerated() {
+            if let s = string(item, at: "\(keyPath)[\(i)]") { out.append(s) }
+        }
+        return out
+    }
+
+    // MARK: Sections
+
+    mutating func read(_ root: Node, into c: inout GatewayConfiguration) {
+        if case .scalar(let s) = root, s.string.isEmpty { return }
+        for (key, _, value) in mapping(root, at: "", allowed: ["listen", "routes", "storage", "gateways", "providers", "pricing", "limits"]) {
+            switch key {
+            case "listen":
+                for (k, _, v) in mapping(value, at: "listen", allowed: ["host", "port"]) {
+                    if k == "host", let s = string(v, at: "listen.host") { c.listen.host = s }
+                    if k == "port", let p = int(v, at: "listen.port") {
+                        if p > 65535 { error(v, "'listen.port' must be at most 65535, found '\(p)'") } else { c.listen.port = p }
+                    }
+                }
+            case "routes":
+                if let s = string(value, at: "routes") { c.routesDirectory = s }
+            case "storage":
+                if let s = string(value, at: "storage") {
+                    if s.hasPrefix("sqlite:") || s.hasPrefix("postgres://") || s.hasPrefix("postgresql://") || s == "memory" {
+                        c.storage = s
+                    } else {
+                        error(value, "'storage' must be sqlite:<file>, postgres://... or memory, found '\(s)'")
+                    }
+                }
+            case "gateways":
+                for (name, _, v) in mapping(value, at: "gateways", allowed: nil) {
+                    c.gateways[name] = gateway(v, at: "gateways.\(name)")
+                }
+            case "providers":
+                for (slug, keyNode, v) in mapping(value, at: "providers", allowed: nil) {
+                    if let p = provider(slug, keyNode: keyNode, v) { c.providers[slug] = p }
+                }
+            case "pricing":
+                for (model, keyNode, v) in mapping(value, at: "pricing", allowed: nil) {
+                    guard ModelTarget(model) != nil else {
+                        error(keyNode, "pricing key '\(model)' must be provider/model")
+                        continue
+                    }
+                    var input: Double?, output: Double?, cached: Double?
+                    for (k, _, n) in mapping(v, at: "pricing.\(model)", allowed: ["input", "output", "cached_input"]) {
+                        let d = double(n, at: "pricing.\(model).\(k)")
+                        switch k { case "input": input = d; case "output": output = d; default: cached = d }
+                    }
+                    if case .mapping = v {
+                        guard let input, let output else {
+                            error(v, "pricing.\(model) needs both 'input' and 'output' (USD per million tokens)")
+                            continue
+                        }
+                        c.pricing[model] = ModelPrice(input: input, output: output, cachedInput: cached)
+                    }
+                }
+            case "limits":
+                for (k, _, v) in mapping(value, at: "limits", allowed: ["max_body_bytes", "request_timeout", "shutdown_grace"]) {
+                    switch k {
+                    case "max_body_bytes": if let n = int(v, at: "limits.max_body_bytes", minimum: 1) { c.limits.maxBodyBytes = n }
+                    case "request_timeout": if let d = duration(v, at: "limits.request_timeout", allowZero: false) { c.limits.requestTimeout = .milliseconds(Int64(d * 1000)) }
+                    default: if let d = duration(v, at: "limits.shutdown_grace", allowZero: true) { c.limits.shutdownGrace = .milliseconds(Int64(d * 1000)) }
+                    }
+                }
+            default:
+                break
+            }
+        }
+    }
+
+    mutating func gateway(_ node: Node, at keyPath: String) -> GatewayConfiguration.Gateway {
+        var g = GatewayConfiguration.Gateway()
+        if case .scalar(let s) = node, s.string.isEmpty || s.tag.description.hasSuffix("null") { return g }
+        for (k, _, v) in mapping(node, at: keyPath, allowed: ["authentication", "tokens", "collect_logs", "cache", "rate_limit"]) {
+            switch k {
+            case "authentication": if let b = bool(v, at: "\(keyPath).authentication") { g.authentication = b }
+            case "tokens": if let t = stringList(v, at: "\(keyPath).tokens") { g.tokens = t.filter { !$0.isEmpty } }
+            case "collect_logs": if let b = bool(v, at: "\(keyPath).collect_logs") { g.collectLogs = b }
+            case "cache":
+                for (ck, _, cv) in mapping(v, at: "\(keyPath).cache", allowed: ["ttl"]) where ck == "ttl" {
+                    if let d = duration(cv, at: "\(keyPath).cache.ttl", allowZero: true) { g.cacheTTL = d }
+                }
+            case "rate_limit":
+                var limit: Int?, per: Seconds?, technique = GatewayConfiguration.RateLimit.Technique.sliding
+                for (rk, _, rv) in mapping(v, at: "\(keyPath).rate_limit", allowed: ["limit", "per", "technique"]) {
+                    switch rk {
+                    case "limit": limit = int(rv, at: "\(keyPath).rate_limit.limit", minimum: 1)
+                    case "per": per = duration(rv, at: "\(keyPath).rate_limit.per", allowZero: false)
+                    default:
+                        if let s = string(rv, at: "\(keyPath).rate_limit.technique") {
+                            if let t = GatewayConfiguration.RateLimit.Technique(rawValue: s) { technique = t } else {
+                                error(rv, "'\(keyPath).rate_limit.technique' must be sliding or fixed, found '\(s)'")
+                            }
+                        }
+                    }
+                }
+                if case .mapping = v {
+                    if let limit, let per {
+                        g.rateLimit = .init(limit: limit, per: per, technique: technique)
+                    } else {
+                        error(v, "'\(keyPath).rate_limit' needs 'limit' and 'per'")
+                    }
+                }
+            default: break
+            }
+        }
+        if g.authentication && g.tokens.isEmpty {
+            error(node, "gateway '\(keyPath.dropFirst("gateways.".count))' requires authentication but has no tokens")
+        }
+        return g
+    }
+
+    mutating func provider(_ slug: String, keyNode: Node, _ node: Node) -> ProviderSettings? {
+        let keyPath = "providers.\(slug)"
+        var s = ProviderSettings()
+        var kindNode: Node?
+        for (k, _, v) in mapping(node, at: keyPath, allowed: ["kind", "base_url", "keys"]) {
+            switch k {
+            case "kind":
+                kindNode = v
+                if let text = string(v, at: "\(keyPath).kind") {
+                    if let family = ProviderInfo.Family(rawValue: text) { s.kind = family } else {
+                        let kinds = ["openai-compatible", "anthropic", "gemini", "workers-ai", "azure-openai"]
+                        error(v, "unknown provider kind '\(text)' in \(keyPath)", suggestion: Suggestion.closest(to: text, in: kinds).map { "did you mean '\($0)'?" })
+                    }
+                }
+            case "base_url":
+                if let url = string(v, at: "\(keyPath).base_url") {
+                    if let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme), parsed.host != nil {
+                        s.baseURL = url
+                    } else {
+                        error(v, "'\(keyPath).base_url' must be an http:// or https:// URL, found '\(url)'")
+                    }
+                }
+            case "keys":
+                var keys: [String: String] = [:]
+                if case .scalar = v, let one = string(v, at: "\(keyPath).keys") {
+                    keys["default"] = one
+                } else {
+                    for (alias, _, kv) in mapping(v, at: "\(keyPath).keys", allowed: nil) {
+                        if let key = string(kv, at: "\(keyPath).keys.\(alias)"), !key.isEmpty { keys[alias] = key }
+                    }
+                }
+                s.keys = keys
+            default: break
+            }
+        }
+        if ProviderCatalog.provider(slug: slug) == nil {
+            if kindNode == nil {
+                error(keyNode, "unknown provider '\(slug)'; a custom provider needs 'kind: openai-compatible' and a base_url",
+                      suggestion: Suggestion.closest(to: slug, in: ProviderCatalog.slugs).map { "did you mean '\($0)'?" })
+                return nil
+            }
+            if s.kind != nil, s.kind != .openAICompatible {
+                error(kindNode!, "custom provider '\(slug)' must have kind openai-compatible")
+            }
+            if s.baseURL == nil, case .mapping = node {
+                error(keyNode, "custom provider '\(slug)' needs a base_url")
+            }
+        }
+        return s
+    }
+}
+
+/// "Did you mean" for a misspelt name: the closest candidate within a small edit distance.
+enum Suggestion {
+    static func closest(to word: String, in candidates: [String]) -> String? {
+        let limit = max(1, min(3, word.count / 3))
+        var best: (String, Int)?
+        for c in candidates {
+            let d = distance(Array(word.lowercased()), Array(c.lowercased()))
+            if d <= limit, d < (best?.1 ?? .max) { best = (c, d) }
+        }
+        return best?.0
+    }
+
+    static func distance(_ a: [Character], _ b: [Character]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+}

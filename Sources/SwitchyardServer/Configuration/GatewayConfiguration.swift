@@ -1,0 +1,63 @@
+import SwitchyardCore
+import SwitchyardProviders
+
+/// Everything `switchyard.yaml` can say (SPEC §3), with the defaults of a missing file.
+public struct GatewayConfiguration: Sendable {
+    public struct Listen: Sendable, Hashable {
+        public var host: String = "127.0.0.1"
+        public var port: Int = 8787
+        public init(host: String = "127.0.0.1", port: Int = 8787) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    public struct RateLimit: Sendable, Hashable {
+        public enum Technique: String, Sendable, Hashable, CaseIterable { case sliding, fixed }
+        public var limit: Int
+        public var per: Seconds
+        public var technique: Technique
+        public init(limit: Int, per: Seconds, technique: Technique = .sliding) {
+            self.limit = limit
+            self.per = per
+            self.technique = technique
+        }
+    }
+
+    public struct Gateway: Sendable, Hashable {
+        public var authentication = false
+        public var tokens: [String] = []
+        public var collectLogs = true
+        /// Seconds; 0 = off unless a request asks.
+        public var cacheTTL: Seconds = 0
+        public var rateLimit: RateLimit?
+        public init(authentication: Bool = false, tokens: [String] = [], collectLogs: Bool = true, cacheTTL: Seconds = 0, rateLimit: RateLimit? = nil) {
+            self.authentication = authentication
+            self.tokens = tokens
+            self.collectLogs = collectLogs
+            self.cacheTTL = cacheTTL
+            self.rateLimit = rateLimit
+        }
+    }
+
+    /// Extras beyond SPEC §3, documented in docs/configuration.md.
+    public struct Limits: Sendable, Hashable {
+        public var maxBodyBytes = 10 << 20
+        /// Time to first byte when the request sends no `cf-aig-request-timeout`.
+        public var requestTimeout: Duration = .seconds(120)
+        /// How long in-flight requests and streams may run after SIGTERM/SIGINT.
+        public var shutdownGrace: Duration = .seconds(30)
+        public init() {}
+    }
+
+    public var listen = Listen()
+    public var routesDirectory = "routes"
+    public var storage = "sqlite:switchyard.sqlite"
+    /// Always contains `default`.
+    public var gateways: [String: Gateway] = ["default": Gateway()]
+    public var providers: [String: ProviderSettings] = [:]
+    public var pricing: [String: ModelPrice] = [:]
+    public var limits = Limits()
+
+    public init() {}
+}

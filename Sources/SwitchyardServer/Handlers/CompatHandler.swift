@@ -1,0 +1,137 @@
+import Hummingbird
+import NIOCore
+import SwitchyardCore
+import SwitchyardProviders
+
+/// `/compat/chat/completions`, `/compat/embeddings`, `/compat/models`: OpenAI's format in and out,
+/// `model` = `{provider}/{model}` or `dynamic/{route}`.
+struct CompatHandler {
+    let state: GatewayState
+
+    /// Client headers never forwarded on the compat endpoint besides `HeaderPolicy`'s: credentials
+    /// (decided separately), and what the gateway sets itself.
+    static let ownHeaders: Set<String> = PassthroughHandler.credentialHeaders.union(["content-type", "accept-encoding"])
+
+    func complete(_ request: Request, operation: UpstreamOperation, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
+        let options = try RequestOptions(headers: request.headers)
+        var request = request
+        let buffer = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
+        let body: JSONObjectBody
+        do {
+            body = try JSONObjectBody(bytes: Array(buffer.readableBytesView))
+        } catch {
+            throw GatewayError.invalidRequest("request body is not a JSON object: \(error)")
+        }
+        guard let modelValue = body.value("model") else {
+            throw GatewayError.invalidRequest("'model' is required, as provider/model (for example openai/gpt-5.2) or dynamic/<route>")
+        }
+        guard let model = modelValue.stringValue else {
+            throw GatewayError.invalidRequest("'model' must be a string, found \(modelValue.typeName)")
+        }
+        var stream = false
+        if let s = body.value("stream") {
+            switch s {
+            case .bool(let b): stream = b
+            case .null: break
+            default: throw GatewayError.invalidRequest("'stream' must be a boolean, found \(s.typeName)")
+            }
+        }
+        if operation == .embeddings { stream = false }
+        guard let target = ModelTarget(model) else {
+            throw GatewayError.invalidRequest("'model' must be provider/model (for example openai/gpt-5.2) or dynamic/<route>, got '\(model)'")
+        }
+        record.model = target.model
+        let attempts: [DispatchAttempt]
+        if target.provider == "dynamic" {
+            attempts = try state.routes.attempts(route: target.model, providers: state.providers)
+        } else {
+            guard let provider = state.providers.provider(slug: target.provider) else {
+                let hint = Suggestion.closest(to: target.provider, in: state.providers.slugs).map { "; did you mean '\($0)'?" } ?? ""
+                throw GatewayError.invalidProvider("unknown provider '\(target.provider)' in model '\(model)'\(hint)")
+            }
+            record.provider = provider.slug
+            attempts = [DispatchAttempt(provider: provider, model: target.model, timeout: nil, retries: options.retries, backoff: options.backoff)]
+        }
+
+        let credential: Credential = auth.clientBearer.map(Credential.clientKey) ?? .stored(alias: options.keyAlias)
+        let connectionListed = HeaderPolicy.connectionTokens(request.headers[.connection])
+        var forwarded: [(String, String)] = []
+        for field in request.headers {
+            let name = field.name.canonicalName
+            if HeaderPolicy.forwardsRequestHeader(name, connectionListed: connectionListed), !Self.ownHeaders.contains(name) {
+                forwarded.append((name, field.value))
+            }
+        }
+        let dispatchRequest = DispatchRequest(operation: operation, body: body, stream: stream, headers: forwarded, credential: credential, timeout: options.timeout)
+        let outcome = try await state.dispatcher.dispatch(dispatchRequest, attempts: attempts, logger: state.logger)
+        record.provider = outcome.provider
+        record.model = outcome.model
+        record.step = outcome.step
+
+        var headers = record.headers()
+        for (name, value) in outcome.headers {
+            if let n = HTTPField.Name(name), headers[n] == nil { headers.append(HTTPField(name: n, value: value)) }
+        }
+        let status = HTTPResponse.Status(code: outcome.status)
+        switch outcome.body {
+        case .buffered(let buffer):
+            if headers[.contentType] == nil { headers[.contentType] = "application/json" }
+            state.logRequest(record, status: outcome.status, usage: outcome.usage.usage)
+            return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
+        case .stream(let events):
+            headers[.contentType] = "text/event-stream"
+            headers[.cacheControl] = "no-cache"
+            headers[HTTPField.Name("x-accel-buffering")!] = "no"
+            let finalRecord = record
+            let state = self.state
+            let inbound = request
+            return Response(status: status, headers: headers, body: ResponseBody { writer in
+                do {
+                    // Inbound close cancels the loop, which drops the upstream iterator and so the upstream request.
+                    try await inbound.body.consumeWithCancellationOnInboundClose { _ in
+                        for try await chunk in events {
+                            try await writer.write(chunk)
+                        }
+                    }
+                } catch {
+                    state.logRequest(finalRecord, status: outcome.status, usage: outcome.usage.usage, note: "stream ended early: client went away")
+                    throw error
+                }
+                state.logRequest(finalRecord, status: outcome.status, usage: outcome.usage.usage)
+                try await writer.finish(nil)
+            })
+        }
+    }
+
+    /// The models of every provider with a key, as `provider/model`, then the dynamic routes.
+    func models(_ request: Request, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
+        let providers = state.providers.providers.filter { !$0.keys.isEmpty || ($0.isCustom && $0.configurationProblem == nil) }
+        let dispatcher = state.dispatcher
+        let logger = state.logger
+        let lists = await withTaskGroup(of: (Int, [JSONValue]).self) { group in
+            for (index, provider) in providers.enumerated() {
+                group.addTask {
+                    let models = await dispatcher.listModels(provider: provider, timeout: .seconds(10), logger: logger) ?? []
+                    return (index, models.compactMap { model -> JSONValue? in
+                        guard var object = model.objectValue, let id = object["id"]?.stringValue else { return nil }
+                        object["id"] = .string("\(provider.slug)/\(id)")
+                        if object["object"] == nil { object["object"] = .string("model") }
+                        if object["owned_by"] == nil { object["owned_by"] = .string(provider.slug) }
+                        return .object(object)
+                    })
+                }
+            }
+            var results: [(Int, [JSONValue])] = []
+            for await r in group { results.append(r) }
+            return results.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
+        let routes = state.routes.names.sorted().map { name -> JSONValue in
+            .object(["id": .string("dynamic/\(name)"), "object": .string("model"), "created": .number(0), "owned_by": .string("switchyard")])
+        }
+        let body = JSONValue.object(["object": .string("list"), "data": .array(lists + routes)])
+        var headers = record.headers()
+        headers[.contentType] = "application/json"
+        state.logRequest(record, status: 200)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.canonicalJSON)))
+    }
+}

@@ -1,0 +1,83 @@
+import Hummingbird
+import SwitchyardCore
+import SwitchyardProviders
+
+extension HTTPField.Name {
+    static let cfAigAuthorization = Self("cf-aig-authorization")!
+    static let cfAigEventID = Self("cf-aig-event-id")!
+    static let cfAigRequestTimeout = Self("cf-aig-request-timeout")!
+    static let cfAigMaxAttempts = Self("cf-aig-max-attempts")!
+    static let cfAigRetryDelay = Self("cf-aig-retry-delay")!
+    static let cfAigBackoff = Self("cf-aig-backoff")!
+    static let cfAigByokAlias = Self("cf-aig-byok-alias")!
+}
+
+/// The `cf-aig-*` request headers that steer one dispatch, validated (bad values are 400/2043).
+struct RequestOptions: Sendable {
+    var timeout: Duration?
+    var retries = 0
+    var backoff = Backoff(delay: 0, mode: .constant)
+    var keyAlias = "default"
+
+    init(headers: HTTPFields) throws(GatewayError) {
+        if let text = headers[.cfAigRequestTimeout] {
+            guard let ms = Int(text.trimmingCharacters(in: .whitespaces)), ms > 0 else {
+                throw .invalidRequest("cf-aig-request-timeout must be a positive number of milliseconds, got '\(text)'")
+            }
+            timeout = .milliseconds(ms)
+        }
+        if let text = headers[.cfAigMaxAttempts] {
+            guard let n = Int(text.trimmingCharacters(in: .whitespaces)), (1...5).contains(n) else {
+                throw .invalidRequest("cf-aig-max-attempts must be a number from 1 to 5, got '\(text)'")
+            }
+            retries = n - 1
+        }
+        if let text = headers[.cfAigRetryDelay] {
+            guard let ms = Int(text.trimmingCharacters(in: .whitespaces)), (0...5000).contains(ms) else {
+                throw .invalidRequest("cf-aig-retry-delay must be a number of milliseconds from 0 to 5000, got '\(text)'")
+            }
+            backoff.delay = Double(ms) / 1000
+        }
+        if let text = headers[.cfAigBackoff] {
+            guard let mode = Backoff.Mode(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
+                throw .invalidRequest("cf-aig-backoff must be constant, linear or exponential, got '\(text)'")
+            }
+            backoff.mode = mode
+        }
+        if let alias = headers[.cfAigByokAlias], !alias.isEmpty { keyAlias = alias }
+    }
+}
+
+/// Gateway authentication and which key goes upstream (SPEC §4).
+struct ClientAuthentication: Sendable {
+    /// The `Authorization: Bearer` value when it is a gateway token (never forwarded).
+    let authorizationIsGatewayToken: Bool
+    /// The bearer value of `Authorization`, when present and not a gateway token.
+    let clientBearer: String?
+
+    init(headers: HTTPFields, gateway: GatewayState.Gateway) throws(GatewayError) {
+        let bearer = headers[.authorization].flatMap(Self.bearerValue)
+        let isToken = bearer.map { gateway.tokens.contains($0) } ?? false
+        authorizationIsGatewayToken = isToken
+        clientBearer = isToken ? nil : bearer
+        if gateway.settings.authentication {
+            let cfToken = headers[.cfAigAuthorization].flatMap(Self.bearerValue)
+            guard isToken || cfToken.map({ gateway.tokens.contains($0) }) == true else {
+                throw .unauthorized(headers[.cfAigAuthorization] == nil
+                    ? "Unauthorized: this gateway requires 'cf-aig-authorization: Bearer <token>'"
+                    : "Unauthorized: the gateway token is not valid")
+            }
+        }
+    }
+
+    static func bearerValue(_ header: String) -> String? {
+        let trimmed = header.trimmingCharacters(in: .whitespaces)
+        guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return trimmed.isEmpty ? nil : trimmed }
+        return String(trimmed.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+    }
+}
+
+import Foundation
+
+/// `HTTPField` without declaring swift-http-types as a direct dependency.
+typealias HTTPField = HTTPFields.Element
