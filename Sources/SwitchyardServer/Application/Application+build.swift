@@ -21,6 +21,9 @@ public func buildApplication(
     clientConfiguration.decompression = .disabled
     clientConfiguration.timeout.connect = .seconds(10)
     clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60))
+    // A refused connection fails the attempt at once: retries and fallbacks are the gateway's own
+    // policy (cf-aig-max-attempts, route retries), not a silent wait until the connect timeout.
+    clientConfiguration.connectionPool.retryConnectionEstablishment = false
     let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration, backgroundActivityLogger: logger)
     let providers = ProviderTable(settings: configuration.providers, environment: environment)
     let dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)

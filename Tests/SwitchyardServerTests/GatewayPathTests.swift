@@ -1,0 +1,28 @@
+import Testing
+
+@testable import SwitchyardServer
+
+@Suite struct GatewayPathTests {
+    @Test func longAndShortForms() {
+        #expect(GatewayPath(path: "/v1/acct/gw/compat/chat/completions") == .compat(account: "acct", gateway: "gw", endpoint: .chatCompletions))
+        #expect(GatewayPath(path: "/compat/chat/completions") == .compat(account: nil, gateway: "default", endpoint: .chatCompletions))
+        #expect(GatewayPath(path: "/compat/models") == .compat(account: nil, gateway: "default", endpoint: .models))
+        #expect(GatewayPath(path: "/v1/a/g/compat/embeddings") == .compat(account: "a", gateway: "g", endpoint: .embeddings))
+        #expect(GatewayPath(path: "/healthz") == .healthz)
+        #expect(GatewayPath(path: "/v1/a/g/openai/chat/completions") == .passthrough(account: "a", gateway: "g", provider: "openai", rest: "/chat/completions"))
+        #expect(GatewayPath(path: "/workers-ai/@cf/meta/llama%2F3") == .passthrough(account: nil, gateway: "default", provider: "workers-ai", rest: "/@cf/meta/llama%2F3"))
+        #expect(GatewayPath(path: "/compat/nothing") == .notFound)
+        #expect(GatewayPath(path: "/") == .notFound)
+        #expect(GatewayPath(path: "/v1/a/g") == .notFound)
+    }
+
+    @Test func repeatedV1IsNotDoubled() {
+        #expect(PassthroughHandler.join(baseURL: "https://api.openai.com/v1", rest: "/v1/chat/completions") == "/chat/completions")
+        #expect(PassthroughHandler.join(baseURL: "https://api.openai.com/v1", rest: "/chat/completions") == "/chat/completions")
+        #expect(PassthroughHandler.join(baseURL: "https://api.anthropic.com", rest: "/v1/messages") == "/v1/messages")
+    }
+
+    @Test func secretsAreRedactedFromLoggedURIs() {
+        #expect(RequestRecord.redact("/google-ai-studio/v1/models/x:generateContent?key=AIza123&alt=sse") == "/google-ai-studio/v1/models/x:generateContent?key=REDACTED&alt=sse")
+    }
+}
