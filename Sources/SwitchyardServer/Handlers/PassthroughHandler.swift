@@ -37,7 +37,7 @@ struct PassthroughHandler {
             body: body, credential: carriesCredential ? .clientHeaders : .stored(alias: options.keyAlias),
             timeout: options.timeout, logger: state.logger
         )
-        var responseHeaders = record.headers(cacheStatus: false)
+        var responseHeaders = record.headers()
         for h in response.headers where HeaderPolicy.forwardsResponseHeader(h.name.lowercased()) {
             if let n = HTTPField.Name(h.name) { responseHeaders.append(HTTPField(name: n, value: h.value)) }
         }

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Interop tests: the official OpenAI Python SDK against a running `switchyard serve` whose providers
+# point at `fake-upstream`. Exits non-zero when a test fails; always stops both servers.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/pip install -q "openai>=1.50,<3" "anthropic>=0.40,<1" "pytest>=8,<9" "httpx>=0.27,<1"
+
+swift build --product switchyard
+swift build --product fake-upstream
+BIN="$(swift build --show-bin-path)"
+
+WORK="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${PIDS[@]}"; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+# Waits for "http://HOST:PORT" in a log file; prints it.
+wait_for_address() {
+  local file="$1" name="$2"
+  for _ in $(seq 1 300); do
+    local address
+    address="$(grep -oE 'http://[0-9.]+:[0-9]+' "$file" | head -1 || true)"
+    if [ -n "$address" ]; then
+      echo "$address"
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "interop: $name did not print its address; its output:" >&2
+  cat "$file" >&2
+  return 1
+}
+
+"$BIN/fake-upstream" --port 0 >"$WORK/fake.log" 2>&1 &
+PIDS+=($!)
+FAKE_URL="$(wait_for_address "$WORK/fake.log" fake-upstream)"
+
+export INTEROP_GATEWAY_TOKEN="gw-interop-token"
+export INTEROP_OPENAI_KEY="sk-stored-openai"
+cat >"$WORK/switchyard.yaml" <<YAML
+gateways:
+  default:
+    tokens: ["\${INTEROP_GATEWAY_TOKEN}"]
+  locked:
+    authentication: true
+    tokens: ["\${INTEROP_GATEWAY_TOKEN}"]
+providers:
+  openai:
+    base_url: ${FAKE_URL}/v1
+    keys: { default: "\${INTEROP_OPENAI_KEY}" }
+  groq:
+    base_url: ${FAKE_URL}/v1
+    keys: { default: "gsk-stored-groq" }
+YAML
+
+(cd "$WORK" && exec "$BIN/switchyard" serve --config "$WORK/switchyard.yaml" --routes "$ROOT/routes" --port 0) >"$WORK/switchyard.log" 2>&1 &
+PIDS+=($!)
+GATEWAY_URL="$(wait_for_address "$WORK/switchyard.log" switchyard)"
+
+export SWITCHYARD_URL="$GATEWAY_URL"
+export FAKE_UPSTREAM_URL="$FAKE_URL"
+status=0
+.venv/bin/python -m pytest -q "$ROOT/Tests/Interop" || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "interop: tests failed; switchyard log:" >&2
+  tail -n 50 "$WORK/switchyard.log" >&2
+fi
+exit "$status"
