@@ -73,9 +73,9 @@ let package = Package(
         .target(
             name: "SwitchyardFakeUpstream",
             dependencies: [
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -100,6 +100,13 @@ let package = Package(
             name: "SwitchyardCoreTests",
             dependencies: ["SwitchyardCore", "SwitchyardTestSupport"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "SwitchyardFakeUpstreamTests",
+            dependencies: [
+                "SwitchyardFakeUpstream",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
         ),
         .testTarget(
             name: "SwitchyardServerTests",

@@ -1,0 +1,82 @@
+/// The fault knobs of one answer. Resolution: request headers (`x-fake-*`) > the per-model rule > server defaults.
+public struct FakeBehavior: Sendable, Equatable {
+    public enum Reset: String, Sendable, Equatable, CaseIterable {
+        /// Close the connection with SO_LINGER 0 (an RST) before any response byte.
+        case beforeFirstByte = "before-first-byte"
+        /// Send the response head and `resetAfterChunks` stream events, then RST the connection.
+        case midStream = "mid-stream"
+    }
+
+    /// Delay before the first response byte.
+    public var latencyMs: Int
+    /// Delay between two stream events.
+    public var chunkIntervalMs: Int
+    /// Number of content pieces the reply text is split into when streaming.
+    public var chunks: Int
+    /// When set, every request answers with this status and the provider's error body.
+    public var status: Int?
+    /// `Retry-After` value sent with error statuses.
+    public var retryAfter: String?
+    /// Non-stream: a truncated JSON body. Stream: the first content event carries broken JSON.
+    public var malformed: Bool
+    public var reset: Reset?
+    /// Stream events (of any kind, `[DONE]` excluded) written before a mid-stream reset.
+    public var resetAfterChunks: Int
+    /// When false, responses carry no usage (OpenAI stream: no usage chunk even when asked).
+    public var usage: Bool
+    /// Answer with a call of the first tool whenever the request offers tools and allows calls.
+    public var toolCall: Bool
+    /// The first `failFirst` requests for a model answer `failStatus`; later ones succeed (counters per model).
+    public var failFirst: Int
+    public var failStatus: Int
+
+    public init(
+        latencyMs: Int = 0,
+        chunkIntervalMs: Int = 0,
+        chunks: Int = 3,
+        status: Int? = nil,
+        retryAfter: String? = nil,
+        malformed: Bool = false,
+        reset: Reset? = nil,
+        resetAfterChunks: Int = 1,
+        usage: Bool = true,
+        toolCall: Bool = false,
+        failFirst: Int = 0,
+        failStatus: Int = 503
+    ) {
+        self.latencyMs = latencyMs
+        self.chunkIntervalMs = chunkIntervalMs
+        self.chunks = chunks
+        self.status = status
+        self.retryAfter = retryAfter
+        self.malformed = malformed
+        self.reset = reset
+        self.resetAfterChunks = resetAfterChunks
+        self.usage = usage
+        self.toolCall = toolCall
+        self.failFirst = failFirst
+        self.failStatus = failStatus
+    }
+
+    /// Applies `x-fake-*` request headers on top of `self`. Unparsable values are ignored.
+    func overridden(by header: (String) -> String?) -> FakeBehavior {
+        var result = self
+        if let value = header("x-fake-latency-ms").flatMap(Int.init), value >= 0 { result.latencyMs = value }
+        if let value = header("x-fake-chunk-interval-ms").flatMap(Int.init), value >= 0 { result.chunkIntervalMs = value }
+        if let value = header("x-fake-chunks").flatMap(Int.init), value >= 1 { result.chunks = value }
+        if let value = header("x-fake-status").flatMap(Int.init), (100...599).contains(value) { result.status = value }
+        if let value = header("x-fake-retry-after") { result.retryAfter = value }
+        if let value = header("x-fake-malformed") { result.malformed = Self.flag(value) }
+        if let value = header("x-fake-reset") {
+            result.reset = Reset(rawValue: value.lowercased())
+        }
+        if let value = header("x-fake-reset-after-chunks").flatMap(Int.init), value >= 0 { result.resetAfterChunks = value }
+        if let value = header("x-fake-usage") { result.usage = Self.flag(value) }
+        if let value = header("x-fake-tool-call") { result.toolCall = Self.flag(value) }
+        return result
+    }
+
+    private static func flag(_ value: String) -> Bool {
+        ["1", "true", "yes", "on"].contains(value.lowercased())
+    }
+}
