@@ -49,6 +49,40 @@ public final class SQLiteDatabase: Sendable {
                 t.primaryKey(["route", "node", "key_value"])
             }
         }
+        m.registerMigration("v1-request-log") { db in
+            try db.create(table: "request_log") { t in
+                t.column("id", .text).primaryKey()
+                t.column("created_at", .double).notNull().indexed()
+                t.column("gateway", .text).notNull()
+                t.column("account", .text).notNull()
+                t.column("provider", .text).notNull()
+                t.column("model", .text).notNull().indexed()
+                t.column("route", .text).indexed()
+                t.column("route_path", .text)
+                t.column("step", .integer).notNull()
+                t.column("path", .text).notNull()
+                t.column("status_code", .integer).notNull()
+                t.column("success", .boolean).notNull()
+                t.column("cached", .boolean).notNull()
+                t.column("stream", .boolean).notNull()
+                t.column("duration", .double).notNull()
+                t.column("ttfb", .double)
+                t.column("tokens_in", .integer).notNull()
+                t.column("tokens_out", .integer).notNull()
+                t.column("cached_tokens_in", .integer).notNull()
+                t.column("reasoning_tokens", .integer).notNull()
+                t.column("cost", .double).notNull()
+                t.column("metadata", .text).notNull()
+                t.column("event_id", .text)
+                t.column("user_agent", .text)
+                t.column("request_size", .integer).notNull()
+                t.column("response_size", .integer).notNull()
+                t.column("request_body", .text)
+                t.column("response_body", .text)
+                t.column("feedback", .integer)
+                t.column("score", .double)
+            }
+        }
         return m
     }
 }
