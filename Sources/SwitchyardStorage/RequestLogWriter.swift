@@ -80,7 +80,10 @@ public final class RequestLogWriter: Sendable {
             }
             if batch.isEmpty { return }
             do {
-                try await store.insert(batch)
+                // Shielded from cancellation: shutdown cancels `run`, and what was accepted must
+                // still be written.
+                let store = self.store
+                try await Task { try await store.insert(batch) }.value
                 state.withLock { $0.written += batch.count }
             } catch {
                 logger.error("could not write request logs; batch dropped", metadata: ["records": "\(batch.count)", "error": "\(error)"])
@@ -93,6 +96,7 @@ public final class RequestLogWriter: Sendable {
     /// what is left. Prunes by retention about once a minute.
     public func run() async {
         var lastPrune = -Double.infinity
+        wake.yield()
         await withTaskGroup(of: Void.self) { group in
             group.addTask { [wake] in
                 // Ticks wake the loop even when no batch fills.
