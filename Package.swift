@@ -109,6 +109,10 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "SwitchyardStorageTests",
+            dependencies: ["SwitchyardStorage", "SwitchyardCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .testTarget(
             name: "SwitchyardServerTests",
             dependencies: [
                 "SwitchyardServer", "SwitchyardFakeUpstream", "SwitchyardTestSupport",

@@ -1,0 +1,128 @@
+import Logging
+import Synchronization
+import SwitchyardCore
+
+/// Takes request-log records off the request path: `submit` appends to a bounded in-memory queue
+/// and never waits; `run` writes the queue in batches every `flushInterval`.
+///
+/// A full queue drops the new record and counts it in `dropped` (never blocks a request).
+/// Graceful shutdown (cancelling `run`) writes everything accepted before it returns; a `kill -9`
+/// loses at most what was accepted within the last `flushInterval`.
+public final class RequestLogWriter: Sendable {
+    public struct Retention: Sendable {
+        public var maxRows: Int?
+        /// Seconds.
+        public var maxAge: Double?
+        public init(maxRows: Int? = 1_000_000, maxAge: Double? = 30 * 86400) {
+            self.maxRows = maxRows
+            self.maxAge = maxAge
+        }
+    }
+
+    struct State {
+        var queue: [RequestLogRecord] = []
+        var dropped = 0
+        var written = 0
+    }
+
+    private let state = Mutex(State())
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+    public let store: any RequestLogStore
+    public let capacity: Int
+    public let batchSize: Int
+    public let flushInterval: Swift.Duration
+    public let retention: Retention
+    private let logger: Logger
+    private let now: @Sendable () -> Double
+
+    public init(
+        store: any RequestLogStore, capacity: Int = 10_000, batchSize: Int = 500, flushInterval: Swift.Duration = .milliseconds(200),
+        retention: Retention = Retention(), logger: Logger, now: @escaping @Sendable () -> Double
+    ) {
+        self.store = store
+        self.capacity = capacity
+        self.batchSize = batchSize
+        self.flushInterval = flushInterval
+        self.retention = retention
+        self.logger = logger
+        self.now = now
+        (wakes, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Queues a record; returns false when the queue was full and the record was dropped.
+    @discardableResult
+    public func submit(_ record: RequestLogRecord) -> Bool {
+        let (accepted, depth) = state.withLock { s -> (Bool, Int) in
+            guard s.queue.count < capacity else {
+                s.dropped += 1
+                return (false, s.queue.count)
+            }
+            s.queue.append(record)
+            return (true, s.queue.count)
+        }
+        if accepted, depth >= batchSize { wake.yield() }
+        return accepted
+    }
+
+    public var queueDepth: Int { state.withLock { $0.queue.count } }
+    public var dropped: Int { state.withLock { $0.dropped } }
+    public var written: Int { state.withLock { $0.written } }
+
+    /// Writes everything queued now.
+    public func flush() async {
+        while true {
+            let batch = state.withLock { s -> [RequestLogRecord] in
+                let n = min(s.queue.count, batchSize)
+                let b = Array(s.queue.prefix(n))
+                s.queue.removeFirst(n)
+                return b
+            }
+            if batch.isEmpty { return }
+            do {
+                // Shielded from cancellation: shutdown cancels `run`, and what was accepted must
+                // still be written.
+                let store = self.store
+                try await Task { try await store.insert(batch) }.value
+                state.withLock { $0.written += batch.count }
+            } catch {
+                logger.error("could not write request logs; batch dropped", metadata: ["records": "\(batch.count)", "error": "\(error)"])
+                state.withLock { $0.dropped += batch.count }
+            }
+        }
+    }
+
+    /// Flushes every `flushInterval` (or sooner when a batch fills) until cancelled, then flushes
+    /// what is left. Prunes by retention about once a minute.
+    public func run() async {
+        var lastPrune = -Double.infinity
+        wake.yield()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [wake] in
+                // Ticks wake the loop even when no batch fills.
+                while !Task.isCancelled {
+                    do { try await Task.sleep(for: self.flushInterval) } catch { break }
+                    wake.yield()
+                }
+            }
+            for await _ in wakes {
+                if Task.isCancelled { break }
+                await flush()
+                let t = now()
+                if t - lastPrune >= 60 {
+                    lastPrune = t
+                    do { _ = try await store.prune(maxRows: retention.maxRows, maxAge: retention.maxAge, now: t) } catch {
+                        logger.error("could not prune request logs", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+        await flush()
+    }
+
+    /// Ends `run` after its final flush (for callers that do not cancel the task).
+    public func finish() {
+        wake.finish()
+    }
+}

@@ -1,0 +1,127 @@
+import GRDB
+import SwitchyardCore
+
+/// The embedded default storage: one SQLite file in WAL mode, opened through GRDB.
+///
+/// `sqlite:switchyard.sqlite` in the configuration; `:memory:` for tests.
+public final class SQLiteDatabase: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        if path == ":memory:" {
+            writer = try DatabaseQueue(configuration: configuration)
+        } else {
+            // DatabasePool turns WAL on: readers never block the background writer.
+            writer = try DatabasePool(path: path, configuration: configuration)
+        }
+        try Self.migrator.migrate(writer)
+    }
+
+    /// Parses a storage URL of the configuration (`sqlite:PATH`, `sqlite://PATH`, or a bare path).
+    public static func path(fromStorageURL url: String) -> String? {
+        if url.hasPrefix("sqlite://") { return String(url.dropFirst("sqlite://".count)) }
+        if url.hasPrefix("sqlite:") { return String(url.dropFirst("sqlite:".count)) }
+        if url.contains("://") { return nil }
+        return url
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-limits") { db in
+            try db.create(table: "limit_rate") { t in
+                t.column("route", .text).notNull()
+                t.column("node", .text).notNull()
+                t.column("key_value", .text).notNull()
+                t.column("window_start", .double).notNull()
+                t.column("current", .double).notNull()
+                t.column("previous", .double).notNull()
+                t.primaryKey(["route", "node", "key_value"])
+            }
+            try db.create(table: "limit_budget") { t in
+                t.column("route", .text).notNull()
+                t.column("node", .text).notNull()
+                t.column("key_value", .text).notNull()
+                t.column("window_start", .double).notNull()
+                t.column("spent", .double).notNull()
+                t.primaryKey(["route", "node", "key_value"])
+            }
+        }
+        m.registerMigration("v1-request-log") { db in
+            try db.create(table: "request_log") { t in
+                t.column("id", .text).primaryKey()
+                t.column("created_at", .double).notNull().indexed()
+                t.column("gateway", .text).notNull()
+                t.column("account", .text).notNull()
+                t.column("provider", .text).notNull()
+                t.column("model", .text).notNull().indexed()
+                t.column("route", .text).indexed()
+                t.column("route_path", .text)
+                t.column("step", .integer).notNull()
+                t.column("path", .text).notNull()
+                t.column("status_code", .integer).notNull()
+                t.column("success", .boolean).notNull()
+                t.column("cached", .boolean).notNull()
+                t.column("stream", .boolean).notNull()
+                t.column("duration", .double).notNull()
+                t.column("ttfb", .double)
+                t.column("tokens_in", .integer).notNull()
+                t.column("tokens_out", .integer).notNull()
+                t.column("cached_tokens_in", .integer).notNull()
+                t.column("reasoning_tokens", .integer).notNull()
+                t.column("cost", .double).notNull()
+                t.column("metadata", .text).notNull()
+                t.column("event_id", .text)
+                t.column("user_agent", .text)
+                t.column("request_size", .integer).notNull()
+                t.column("response_size", .integer).notNull()
+                t.column("request_body", .text)
+                t.column("response_body", .text)
+                t.column("feedback", .integer)
+                t.column("score", .double)
+            }
+        }
+        return m
+    }
+}
+
+extension SQLiteDatabase: LimitSnapshotStore {
+    public func loadLimitSnapshot() async throws -> LimitSnapshot {
+        try await writer.read { db in
+            var snapshot = LimitSnapshot()
+            for row in try Row.fetchAll(db, sql: "SELECT route, node, key_value, window_start, current, previous FROM limit_rate") {
+                let key = LimitKey(route: row["route"], node: row["node"], keyValue: row["key_value"])
+                snapshot.rates[key] = WindowCounter(windowStart: row["window_start"], current: row["current"], previous: row["previous"])
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT route, node, key_value, window_start, spent FROM limit_budget") {
+                let key = LimitKey(route: row["route"], node: row["node"], keyValue: row["key_value"])
+                snapshot.budgets[key] = InMemoryLimitStore.BudgetState(windowStart: row["window_start"], spent: row["spent"], reserved: 0)
+            }
+            return snapshot
+        }
+    }
+
+    public func saveLimitSnapshot(_ snapshot: LimitSnapshot) async throws {
+        guard !snapshot.isEmpty else { return }
+        try await writer.write { db in
+            let rate = try db.makeStatement(sql: """
+                INSERT INTO limit_rate (route, node, key_value, window_start, current, previous) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (route, node, key_value) DO UPDATE SET
+                  window_start = excluded.window_start, current = excluded.current, previous = excluded.previous
+                """)
+            for (k, c) in snapshot.rates {
+                try rate.execute(arguments: [k.route, k.node, k.keyValue, c.windowStart, c.current, c.previous])
+            }
+            let budget = try db.makeStatement(sql: """
+                INSERT INTO limit_budget (route, node, key_value, window_start, spent) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (route, node, key_value) DO UPDATE SET
+                  window_start = excluded.window_start, spent = excluded.spent
+                """)
+            for (k, b) in snapshot.budgets {
+                try budget.execute(arguments: [k.route, k.node, k.keyValue, b.windowStart, b.spent])
+            }
+        }
+    }
+}
