@@ -240,7 +240,7 @@ public enum AnthropicTranslation {
                 thinkingBlocks.append(block)
             case "tool_use":
                 let name = block["name"]?.stringValue ?? ""
-                let args = TranslationJSON.encode(block["input"] ?? .object([:]))
+                let args = TranslationJSON.encodeSorted(block["input"] ?? .object([:]))
                 if name == jsonToolName {
                     jsonMode = true
                     text += args

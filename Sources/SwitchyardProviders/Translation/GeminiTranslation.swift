@@ -232,7 +232,7 @@ public enum GeminiTranslation {
     static func toolCall(part: JSONValue, responseID: String, candidate: Int, call: Int) -> JSONValue {
         let fc = part["functionCall"]
         let name = fc?["name"]?.stringValue ?? ""
-        let args = TranslationJSON.encode(fc?["args"] ?? .object([:]))
+        let args = TranslationJSON.encodeSorted(fc?["args"] ?? .object([:]))
         var extra: [String: JSONValue] = [:]
         if let sig = part["thoughtSignature"]?.stringValue {
             extra["extra_content"] = .object(["google": .object(["thought_signature": .string(sig)])])

@@ -207,7 +207,7 @@ struct OpenAIChatRequest: Sendable {
                 switch fn["arguments"] {
                 case .string(let s)?: args = s
                 case nil, .null?: args = ""
-                case let other?: args = TranslationJSON.encode(other)
+                case let other?: args = TranslationJSON.encodeSorted(other)
                 }
                 let id = co["id"]?.stringValue ?? ""
                 msg.toolCalls.append(ToolCall(id: id, name: name, arguments: args, param: cp, raw: co))

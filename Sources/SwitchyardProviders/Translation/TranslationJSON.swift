@@ -10,13 +10,21 @@ public enum TranslationJSON {
     public static func encode(_ value: JSONValue) -> String {
         var out = ""
         out.reserveCapacity(256)
-        write(value, into: &out)
+        write(value, openAIOrder: true, into: &out)
+        return out
+    }
+
+    /// Compact JSON with every object's keys sorted: for provider data re-encoded into OpenAI strings
+    /// (tool call `arguments`, JSON-mode content), where OpenAI's field order means nothing.
+    public static func encodeSorted(_ value: JSONValue) -> String {
+        var out = ""
+        write(value, openAIOrder: false, into: &out)
         return out
     }
 
     private static let keyRank: [String: Int] = {
         let order = [
-            "id", "object", "created", "model", "system_fingerprint", "choices", "index", "delta", "message",
+            "index", "id", "object", "created", "model", "system_fingerprint", "choices", "delta", "message",
             "role", "content", "reasoning_content", "thinking_blocks", "refusal", "annotations", "tool_calls",
             "type", "function", "name", "arguments", "extra_content", "logprobs", "finish_reason", "data",
             "embedding", "usage", "prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details",
@@ -37,7 +45,7 @@ public enum TranslationJSON {
         }
     }
 
-    private static func write(_ value: JSONValue, into out: inout String) {
+    private static func write(_ value: JSONValue, openAIOrder: Bool, into out: inout String) {
         switch value {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -47,16 +55,16 @@ public enum TranslationJSON {
             out += "["
             for (i, v) in a.enumerated() {
                 if i > 0 { out += "," }
-                write(v, into: &out)
+                write(v, openAIOrder: openAIOrder, into: &out)
             }
             out += "]"
         case .object(let o):
             out += "{"
-            for (i, k) in orderedKeys(o).enumerated() {
+            for (i, k) in (openAIOrder ? orderedKeys(o) : o.keys.sorted()).enumerated() {
                 if i > 0 { out += "," }
                 writeString(k, into: &out)
                 out += ":"
-                write(o[k]!, into: &out)
+                write(o[k]!, openAIOrder: openAIOrder, into: &out)
             }
             out += "}"
         }

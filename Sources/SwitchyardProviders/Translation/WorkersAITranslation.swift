@@ -80,7 +80,7 @@ public enum WorkersAITranslation {
         switch result?["response"] {
         case .string(let s)?: content = s
         case nil, .null?: content = nil
-        case let other?: content = TranslationJSON.encode(other)  // JSON mode returns an object
+        case let other?: content = TranslationJSON.encodeSorted(other)  // JSON mode returns an object
         }
         let responseID = id ?? ("chatcmpl-" + TranslationSupport.hex(TranslationSupport.fnv1a(body.canonicalJSON)))
         let calls = (result?["tool_calls"]?.arrayValue ?? []).enumerated().map { (i, c) in
@@ -97,7 +97,7 @@ public enum WorkersAITranslation {
     static func toolCall(_ c: JSONValue, responseID: String, index: Int) -> JSONValue {
         let name = c["function"]?["name"]?.stringValue ?? c["name"]?.stringValue ?? ""
         let rawArgs = c["function"]?["arguments"] ?? c["arguments"] ?? .object([:])
-        let args = rawArgs.stringValue ?? TranslationJSON.encode(rawArgs)
+        let args = rawArgs.stringValue ?? TranslationJSON.encodeSorted(rawArgs)
         let id = c["id"]?.stringValue
             ?? "call_" + TranslationSupport.hex(TranslationSupport.fnv1a("\(responseID)\u{1F}\(index)\u{1F}\(name)\u{1F}\(args)"))
         return OpenAIChat.toolCall(id: id, name: name, arguments: args)
