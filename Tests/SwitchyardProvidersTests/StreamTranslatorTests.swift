@@ -102,6 +102,14 @@ import Testing
         }
     }
 
+    @Test func streamOptionsAndFixedIDs() {
+        #expect(OpenAIChat.streamOptions(json(#"{"stream":true,"stream_options":{"include_usage":true}}"#)) == (true, true))
+        #expect(OpenAIChat.streamOptions(json(#"{"messages":[]}"#)) == (false, false))
+        var t = AnthropicStreamTranslator(model: "m", includeUsage: false, created: 5, id: "chatcmpl-gw")
+        let out = t.translate(event: "message_start", data: #"{"type":"message_start","message":{"id":"msg_9","usage":{"input_tokens":1,"output_tokens":0}}}"#)
+        #expect(out == [#"{"id":"chatcmpl-gw","object":"chat.completion.chunk","created":5,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}"#])
+    }
+
     @Test func malformedDataEndsWithAnError() throws {
         var t = GeminiStreamTranslator(model: "m", includeUsage: true, created: 1, id: "x")
         let out = t.translate(event: nil, data: "{not json")

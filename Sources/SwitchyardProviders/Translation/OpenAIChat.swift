@@ -3,6 +3,12 @@ public import SwitchyardCore
 
 /// Builders for the OpenAI objects every translator emits, so all providers produce the same shapes.
 public enum OpenAIChat {
+    /// `stream` and `stream_options.include_usage` of an OpenAI request, for choosing the stream path and
+    /// building a stream translator. Malformed values read as false (request translation rejects them).
+    public static func streamOptions(_ request: JSONValue) -> (stream: Bool, includeUsage: Bool) {
+        (request["stream"]?.boolValue ?? false, request["stream_options"]?["include_usage"]?.boolValue ?? false)
+    }
+
     /// `usage` as OpenAI reports it: prompt includes cached, completion includes reasoning.
     /// `cache_write_tokens` (a newer OpenAI detail) appears only when a provider reports cache writes.
     public static func usageJSON(_ u: Usage, cacheWriteTokens: Int = 0) -> JSONValue {
