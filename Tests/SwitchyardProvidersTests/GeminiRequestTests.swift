@@ -78,6 +78,22 @@ import Testing
         #expect(body["contents"]?.arrayValue?[2] == json(#"{"role":"user","parts":[{"functionResponse":{"name":"get_weather","response":{"content":"sunny"}}}]}"#))
     }
 
+    @Test func gemini3GetsTheSignatureSentinelOnlyWhenTheSignatureIsLost() throws {
+        let body = #"""
+        {"messages":[{"role":"user","content":"x"},
+          {"role":"assistant","tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}},
+                                            {"id":"c2","type":"function","function":{"name":"g","arguments":"{}"}}]},
+          {"role":"tool","tool_call_id":"c1","content":"1"},{"role":"tool","tool_call_id":"c2","content":"2"},
+          {"role":"assistant","tool_calls":[{"id":"c3","type":"function","function":{"name":"f","arguments":"{}"},"extra_content":{"google":{"thought_signature":"REAL"}}}]},
+          {"role":"tool","tool_call_id":"c3","content":"3"}]}
+        """#
+        let g3 = try translate(body, model: "gemini-3-pro-preview").body["contents"]?.arrayValue ?? []
+        #expect(g3[1] == json(#"{"role":"model","parts":[{"functionCall":{"name":"f","args":{}},"thoughtSignature":"skip_thought_signature_validator"},{"functionCall":{"name":"g","args":{}}}]}"#))
+        #expect(g3[3] == json(#"{"role":"model","parts":[{"functionCall":{"name":"f","args":{}},"thoughtSignature":"REAL"}]}"#))
+        let g25 = try translate(body, model: "gemini-2.5-flash").body["contents"]?.arrayValue ?? []
+        #expect(g25[1] == json(#"{"role":"model","parts":[{"functionCall":{"name":"f","args":{}}},{"functionCall":{"name":"g","args":{}}}]}"#))
+    }
+
     @Test(arguments: [
         (#""auto""#, #"{"functionCallingConfig":{"mode":"AUTO"}}"#),
         (#""none""#, #"{"functionCallingConfig":{"mode":"NONE"}}"#),

@@ -126,6 +126,12 @@ public enum GeminiTranslation {
             }
         }
         if contents.isEmpty { throw .invalid("messages", "At least one user or assistant message with content is required.") }
+        let bare = bareModel(model)
+        if requiresThoughtSignatures(bare) {
+            for i in contents.indices where contents[i].role == "model" {
+                contents[i].parts = withSignatureSentinel(contents[i].parts)
+            }
+        }
         if !system.isEmpty { out["systemInstruction"] = .object(["parts": .array(system)]) }
         out["contents"] = .array(contents.map { .object(["role": .string($0.role), "parts": .array($0.parts)]) })
 
@@ -146,7 +152,6 @@ public enum GeminiTranslation {
         }
         if !gen.isEmpty { out["generationConfig"] = .object(gen) }
 
-        let bare = bareModel(model)
         let method = req.stream ? "streamGenerateContent" : "generateContent"
         return GeminiRequest(body: .object(out), model: bare, method: method, stream: req.stream,
                              path: "\(apiVersion)/models/\(bare):\(method)" + (req.stream ? "?alt=sse" : ""))
@@ -156,6 +161,24 @@ public enum GeminiTranslation {
         var c: [String: JSONValue] = ["mode": .string(mode)]
         if let allowed { c["allowedFunctionNames"] = .array(allowed.map(JSONValue.string)) }
         return .object(["functionCallingConfig": .object(c)])
+    }
+
+    /// Google's documented placeholder for a function call whose signature was lost (a client that
+    /// dropped `extra_content`, or a conversation started on another model). Gemini 3 rejects a model turn
+    /// whose function calls carry no signature; the placeholder makes it skip validation.
+    public static let signatureSentinel = "skip_thought_signature_validator"
+
+    static func requiresThoughtSignatures(_ model: String) -> Bool { model.hasPrefix("gemini-3") }
+
+    /// Gives the first `functionCall` part the sentinel when no function call in the turn has a signature.
+    static func withSignatureSentinel(_ parts: [JSONValue]) -> [JSONValue] {
+        let calls = parts.indices.filter { parts[$0]["functionCall"] != nil }
+        guard let first = calls.first, !calls.contains(where: { parts[$0]["thoughtSignature"] != nil }),
+              case .object(var part) = parts[first] else { return parts }
+        part["thoughtSignature"] = .string(signatureSentinel)
+        var out = parts
+        out[first] = .object(part)
+        return out
     }
 
     static func thoughtSignature(_ toolCall: [String: JSONValue]) -> String? {
