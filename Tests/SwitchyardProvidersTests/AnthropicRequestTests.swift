@@ -161,6 +161,7 @@ func translationError(_ body: () throws(TranslationError) -> Void) -> Translatio
         (#""max_tokens":0"#, "max_tokens"),
         (#""tool_choice":{"type":"allowed_tools"}"#, "tool_choice"),
         (#""tools":[{"type":"custom","custom":{"name":"x"}}]"#, "tools[0].type"),
+        (#""tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"json_tool_call"}}]"#, "tools[1].function.name"),
         (#""response_format":{"type":"json_object"},"tools":[{"type":"function","function":{"name":"f"}}]"#, "response_format"),
     ])
     func rejectedParameters(fields: String, param: String) throws {

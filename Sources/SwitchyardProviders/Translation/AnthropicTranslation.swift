@@ -131,6 +131,9 @@ public enum AnthropicTranslation {
         out["messages"] = .array(turns.map { .object(["role": .string($0.role), "content": .array($0.content)]) })
 
         // Tools and structured output.
+        if let i = req.tools.firstIndex(where: { $0.name == jsonToolName }) {
+            throw .invalid("tools[\(i)].function.name", "The tool name '\(jsonToolName)' is reserved by the gateway for JSON mode.")
+        }
         var tools: [JSONValue] = req.tools.map { t in
             var o: [String: JSONValue] = [
                 "name": .string(t.name),
