@@ -101,6 +101,7 @@ let package = Package(
             dependencies: ["SwitchyardCore", "SwitchyardTestSupport"],
             resources: [.copy("Fixtures")]
         ),
+        .testTarget(name: "SwitchyardProvidersTests", dependencies: ["SwitchyardProviders", "SwitchyardCore"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SwitchyardFakeUpstreamTests",
             dependencies: [
