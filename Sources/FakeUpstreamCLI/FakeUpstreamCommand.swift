@@ -22,6 +22,10 @@ struct FakeUpstreamCommand: AsyncParsableCommand {
     @Option(name: .customLong("reset-after-chunks"), help: "Stream events written before a mid-stream reset.") var resetAfterChunks = 1
     @Flag(name: .customLong("no-usage"), help: "Omit usage from responses.") var noUsage = false
     @Flag(name: .customLong("tool-call"), help: "Answer with a tool call whenever the request offers tools.") var toolCall = false
+    @Option(
+        name: .customLong("rule"),
+        help: "Per-model behaviour, 'MODEL knob=value,...' (knobs as the x-fake-* headers without the prefix, plus fail-first and fail-status). Repeatable."
+    ) var rules: [String] = []
     @Flag(help: "Mark answers as simulated (\"[simulated] \" prefix).") var simulated = false
 
     func validate() throws {
@@ -30,6 +34,9 @@ struct FakeUpstreamCommand: AsyncParsableCommand {
         }
         if let status, !(100...599).contains(status) { throw ValidationError("--status must be an HTTP status") }
         if chunks < 1 { throw ValidationError("--chunks must be at least 1") }
+        for rule in rules {
+            do { _ = try FakeBehavior.rule(rule) } catch { throw ValidationError("\(error)") }
+        }
     }
 
     func run() async throws {
@@ -38,8 +45,13 @@ struct FakeUpstreamCommand: AsyncParsableCommand {
             retryAfter: retryAfter, malformed: malformed, reset: reset.flatMap(FakeBehavior.Reset.init(rawValue:)),
             resetAfterChunks: resetAfterChunks, usage: !noUsage, toolCall: toolCall
         )
+        var perModel: [String: FakeBehavior] = [:]
+        for rule in rules {
+            let parsed = try FakeBehavior.rule(rule, base: behavior)
+            perModel[parsed.model] = parsed.behavior
+        }
         let upstream = try await FakeUpstream.start(FakeUpstreamConfiguration(
-            host: host, port: port, defaults: behavior, simulatedMarker: simulated
+            host: host, port: port, defaults: behavior, perModel: perModel, simulatedMarker: simulated
         ))
         let (stop, continuation) = AsyncStream.makeStream(of: Int32.self)
         var sources: [any DispatchSourceSignal] = []

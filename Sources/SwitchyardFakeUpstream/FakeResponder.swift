@@ -67,6 +67,10 @@ struct FakeResponder: Sendable {
             return AnthropicFormat.messagePlan(digest: digest, answer: answer, context: context)
         case .anthropicModels:
             return AnthropicFormat.modelsPlan(models: modelNames(configuration))
+        case .anthropicCountTokens:
+            guard let body, let digest = AnthropicFormat.digest(body) else { return invalid }
+            let tokens = ChatAnswer.tokens(forCharacters: digest.promptText.count)
+            return .json(JSONText.object([("input_tokens", .int(tokens))]).rendered())
         case .geminiGenerate(let model, let stream, let sse):
             guard let body, let digest = GeminiFormat.digest(body, model: model, stream: stream) else { return invalid }
             let answer = answer(digest, behavior, configuration)
@@ -76,6 +80,10 @@ struct FakeResponder: Sendable {
             return GeminiFormat.embedPlan(body: body, batch: batch, context: context) ?? invalid
         case .geminiModels:
             return GeminiFormat.modelsPlan(models: modelNames(configuration))
+        case .geminiCountTokens(let model):
+            guard let body, let digest = GeminiFormat.digest(body, model: model, stream: false) else { return invalid }
+            let tokens = ChatAnswer.tokens(forCharacters: digest.promptText.count)
+            return .json(JSONText.object([("totalTokens", .int(tokens))]).rendered(.gemini), contentType: "application/json; charset=UTF-8")
         case .workersAIRun(let model):
             guard let body else { return invalid }
             return WorkersAIFormat.runPlan(

@@ -193,3 +193,35 @@ struct FakeKnobTests {
         }
     }
 }
+
+@Suite("Fake upstream: rules and non-stream resets")
+struct FakeRuleTests {
+    @Test func rulesParseLikeHeaders() throws {
+        let parsed = try FakeBehavior.rule("@cf/meta/llama-3.1-8b-instruct fail-first=2,fail-status=429,latency-ms=5,reset=mid-stream")
+        #expect(parsed.model == "@cf/meta/llama-3.1-8b-instruct")
+        #expect(parsed.behavior == FakeBehavior(latencyMs: 5, reset: .midStream, failFirst: 2, failStatus: 429))
+        #expect(throws: FakeBehavior.RuleError.self) { try FakeBehavior.rule("model-only") }
+        #expect(throws: FakeBehavior.RuleError.self) { try FakeBehavior.rule("m status=abc") }
+        #expect(throws: FakeBehavior.RuleError.self) { try FakeBehavior.rule("m colour=red") }
+        #expect(throws: FakeBehavior.RuleError.self) { try FakeBehavior.rule("m =") }
+    }
+
+    @Test func midStreamResetOnANonStreamingAnswerCutsTheBody() async throws {
+        try await withFake { fake in
+            let result = try await stream(fake.openAIBaseURL + "/chat/completions",
+                                          json: #"{"model":"m","messages":[{"role":"user","content":"Hi"}]}"#,
+                                          headers: [("x-fake-reset", "mid-stream")])
+            #expect(result.status == 200)
+            #expect(result.error != nil)
+        }
+    }
+
+    @Test func percentEncodedPathModelsMatchRules() async throws {
+        let configuration = FakeUpstreamConfiguration(perModel: ["@cf/meta/llama": FakeBehavior(status: 429)])
+        try await withFake(configuration) { fake in
+            let response = try await send(fake.baseURL + "/client/v4/accounts/a/ai/run/%40cf/meta/llama",
+                                          json: #"{"prompt":"hi"}"#)
+            #expect(response.status == 429)
+        }
+    }
+}

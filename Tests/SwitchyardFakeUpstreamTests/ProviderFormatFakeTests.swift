@@ -172,3 +172,17 @@ struct ProviderFormatFakeTests {
         }
     }
 }
+
+@Suite("Fake upstream: token counting endpoints")
+struct FakeCountTokensTests {
+    @Test func anthropicAndGeminiCountTokens() async throws {
+        try await withFake { fake in
+            let anthropic = try await send(fake.baseURL + "/v1/messages/count_tokens",
+                                           json: #"{"model":"c","messages":[{"role":"user","content":"12345678"}]}"#)
+            #expect(anthropic.json["input_tokens"] as? Int == 2)
+            let gemini = try await send(fake.baseURL + "/v1beta/models/g:countTokens",
+                                        json: #"{"contents":[{"parts":[{"text":"1234"}]}]}"#)
+            #expect(gemini.json["totalTokens"] as? Int == 1)
+        }
+    }
+}
