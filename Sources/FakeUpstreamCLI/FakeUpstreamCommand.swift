@@ -51,7 +51,8 @@ struct FakeUpstreamCommand: AsyncParsableCommand {
             perModel[parsed.model] = parsed.behavior
         }
         let upstream = try await FakeUpstream.start(FakeUpstreamConfiguration(
-            host: host, port: port, defaults: behavior, perModel: perModel, simulatedMarker: simulated
+            host: host, port: port, defaults: behavior, perModel: perModel, simulatedMarker: simulated,
+            recordRequests: false
         ))
         let (stop, continuation) = AsyncStream.makeStream(of: Int32.self)
         var sources: [any DispatchSourceSignal] = []

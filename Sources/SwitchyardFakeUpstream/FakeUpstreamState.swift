@@ -52,7 +52,7 @@ final class FakeUpstreamState: Sendable {
     /// Records the request; returns its server-wide serial and the 1-based count of requests for `model`.
     func record(_ request: RecordedRequest, model: String?) -> (serial: Int, modelCount: Int) {
         update { storage in
-            storage.requests.append(request)
+            if storage.configuration.recordRequests { storage.requests.append(request) }
             storage.counters.requests += 1
             let serial = storage.nextSerial
             storage.nextSerial += 1
