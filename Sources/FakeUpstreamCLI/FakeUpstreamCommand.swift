@@ -20,6 +20,8 @@ struct FakeUpstreamCommand: AsyncParsableCommand {
     @Flag(help: "Send malformed JSON bodies / SSE events.") var malformed = false
     @Option(help: "Reset connections: before-first-byte or mid-stream.") var reset: String?
     @Option(name: .customLong("reset-after-chunks"), help: "Stream events written before a mid-stream reset.") var resetAfterChunks = 1
+    @Option(name: .customLong("stream-error-after-chunks"), help: "Send the provider's in-stream error event after this many stream events.")
+    var streamErrorAfterChunks: Int?
     @Flag(name: .customLong("no-usage"), help: "Omit usage from responses.") var noUsage = false
     @Flag(name: .customLong("tool-call"), help: "Answer with a tool call whenever the request offers tools.") var toolCall = false
     @Option(
@@ -43,7 +45,8 @@ struct FakeUpstreamCommand: AsyncParsableCommand {
         let behavior = FakeBehavior(
             latencyMs: latencyMs, chunkIntervalMs: chunkIntervalMs, chunks: chunks, status: status,
             retryAfter: retryAfter, malformed: malformed, reset: reset.flatMap(FakeBehavior.Reset.init(rawValue:)),
-            resetAfterChunks: resetAfterChunks, usage: !noUsage, toolCall: toolCall
+            resetAfterChunks: resetAfterChunks, usage: !noUsage, toolCall: toolCall,
+            streamErrorAfterChunks: streamErrorAfterChunks
         )
         var perModel: [String: FakeBehavior] = [:]
         for rule in rules {

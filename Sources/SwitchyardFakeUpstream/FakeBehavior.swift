@@ -32,6 +32,9 @@ public struct FakeBehavior: Sendable, Equatable {
     /// the model and counts every request for it since start, so the rule suits per-model configuration best.
     public var failFirst: Int
     public var failStatus: Int
+    /// Streams only: after this many events, send the provider's in-stream error event and end the stream
+    /// (HTTP status stays 200, as when a provider fails mid-answer).
+    public var streamErrorAfterChunks: Int?
 
     public init(
         latencyMs: Int = 0,
@@ -45,7 +48,8 @@ public struct FakeBehavior: Sendable, Equatable {
         usage: Bool = true,
         toolCall: Bool = false,
         failFirst: Int = 0,
-        failStatus: Int = 503
+        failStatus: Int = 503,
+        streamErrorAfterChunks: Int? = nil
     ) {
         self.latencyMs = latencyMs
         self.chunkIntervalMs = chunkIntervalMs
@@ -59,6 +63,7 @@ public struct FakeBehavior: Sendable, Equatable {
         self.toolCall = toolCall
         self.failFirst = failFirst
         self.failStatus = failStatus
+        self.streamErrorAfterChunks = streamErrorAfterChunks
     }
 
     /// Applies `x-fake-*` request headers on top of `self`. Unparsable values are ignored.
@@ -77,6 +82,9 @@ public struct FakeBehavior: Sendable, Equatable {
         if let value = header("x-fake-usage") { result.usage = Self.flag(value) }
         if let value = header("x-fake-tool-call") { result.toolCall = Self.flag(value) }
         if let value = header("x-fake-fail-first").flatMap(Int.init), value >= 0 { result.failFirst = value }
+        if let value = header("x-fake-stream-error-after-chunks").flatMap(Int.init), value >= 0 {
+            result.streamErrorAfterChunks = value
+        }
         if let value = header("x-fake-fail-status").flatMap(Int.init), (100...599).contains(value) { result.failStatus = value }
         return result
     }
@@ -113,7 +121,7 @@ public struct FakeBehavior: Sendable, Equatable {
 
     static let knobNames = [
         "latency-ms", "chunk-interval-ms", "chunks", "status", "retry-after", "malformed", "reset",
-        "reset-after-chunks", "usage", "tool-call", "fail-first", "fail-status",
+        "reset-after-chunks", "usage", "tool-call", "fail-first", "fail-status", "stream-error-after-chunks",
     ]
 
     private static func flag(_ value: String) -> Bool {

@@ -20,6 +20,9 @@ struct FakeResponder: Sendable {
         )
         plan.latencyMs = behavior.latencyMs
         plan.chunkIntervalMs = behavior.chunkIntervalMs
+        if let limit = behavior.streamErrorAfterChunks, case .stream(let events) = plan.body, plan.status < 300 {
+            plan.body = .stream(Array(events.prefix(limit)) + [Self.streamErrorEvent(route.provider)])
+        }
         if behavior.reset == .midStream, plan.status < 300 {
             plan.resetAfterEvents = behavior.resetAfterChunks
         }
@@ -105,6 +108,18 @@ struct FakeResponder: Sendable {
     private func modelNames(_ configuration: FakeUpstreamConfiguration) -> [String] {
         let configured = configuration.perModel.keys.sorted()
         return configured.isEmpty ? ["fake-model"] : configured
+    }
+
+    /// The event a provider sends when it fails after the 200 head (reference §1.6, §2.5).
+    static func streamErrorEvent(_ provider: FakeRoute.Provider) -> [UInt8] {
+        switch provider {
+        case .openAI, .workersAI:
+            SSEEvent(data: OpenAIFormat.errorBody(status: 500, message: "The server had an error while streaming (simulated).")).bytes(lineEnding: "\n")
+        case .anthropic:
+            SSEEvent(name: "error", data: #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#).bytes(lineEnding: "\n")
+        case .gemini:
+            SSEEvent(data: GeminiFormat.errorBody(status: 500, message: nil)).bytes(lineEnding: "\r\n")
+        }
     }
 
     func errorPlan(_ provider: FakeRoute.Provider, status: Int, message: String? = nil, retryAfter: String? = nil, serial: Int) -> ResponsePlan {

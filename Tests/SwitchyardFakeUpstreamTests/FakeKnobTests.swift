@@ -225,3 +225,25 @@ struct FakeRuleTests {
         }
     }
 }
+
+@Suite("Fake upstream: in-stream errors")
+struct FakeStreamErrorTests {
+    @Test func streamErrorEventFollowsKChunks() async throws {
+        try await withFake { fake in
+            let openAI = try await stream(fake.openAIBaseURL + "/chat/completions",
+                                          json: #"{"model":"m","stream":true,"messages":[{"role":"user","content":"Hi"}]}"#,
+                                          headers: [("x-fake-stream-error-after-chunks", "2")])
+            #expect(openAI.status == 200)
+            #expect(openAI.error == nil)
+            let events = sseData(openAI.body)
+            #expect(events.count == 3)
+            #expect(events.last.flatMap(parseObject)?["error"] is [String: Any])
+
+            let anthropic = try await stream(fake.baseURL + "/v1/messages",
+                                             json: #"{"model":"c","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"Hi"}]}"#,
+                                             headers: [("x-fake-stream-error-after-chunks", "1")])
+            #expect(anthropic.body.hasSuffix("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"))
+            #expect(sseData(anthropic.body).count == 2)
+        }
+    }
+}
