@@ -45,7 +45,12 @@ final class FakeUpstreamState: Sendable {
     }
 
     func connectionClosed() { update { $0.counters.openConnections -= 1 } }
-    func streamCancelled() { update { $0.counters.cancelledStreams += 1 } }
+    func responseCancelled(stream: Bool) {
+        update { storage in
+            storage.counters.cancelledResponses += 1
+            if stream { storage.counters.cancelledStreams += 1 }
+        }
+    }
     func streamCompleted() { update { $0.counters.completedStreams += 1 } }
     func connectionReset() { update { $0.counters.resets += 1 } }
 

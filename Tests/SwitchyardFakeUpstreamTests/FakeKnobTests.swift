@@ -247,3 +247,23 @@ struct FakeStreamErrorTests {
         }
     }
 }
+
+@Suite("Fake upstream: cancellation before the first byte")
+struct FakeEarlyCancellationTests {
+    @Test func closingDuringLatencyCountsAsCancelled() async throws {
+        try await withFake { fake in
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            var request = HTTPClientRequest(url: fake.openAIBaseURL + "/chat/completions")
+            request.method = .POST
+            request.headers.add(name: "x-fake-latency-ms", value: "10000")
+            request.body = .bytes(.init(string: #"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#))
+            let call = Task { try await client.execute(request, timeout: .seconds(30)) }
+            #expect(await fake.waitForRequests(count: 1, timeout: .seconds(10)))
+            call.cancel()
+            _ = try? await call.value
+            try await client.shutdown()
+            #expect(await fake.waitForCancelledStream(timeout: .seconds(10)))
+            #expect(fake.counters.cancelledResponses == 1)
+        }
+    }
+}
