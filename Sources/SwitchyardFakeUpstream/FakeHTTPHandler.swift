@@ -114,27 +114,34 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             finish(keepAlive: keepAlive, context: context)
         case .stream(let events):
             context.write(wrapOutboundOut(.head(head)), promise: nil)
-            writeEvent(0, of: events, plan: plan, keepAlive: keepAlive, context: context)
+            writeEvents(from: 0, of: events, plan: plan, keepAlive: keepAlive, context: context)
         }
     }
 
-    private func writeEvent(_ index: Int, of events: [[UInt8]], plan: ResponsePlan, keepAlive: Bool, context: ChannelHandlerContext) {
-        guard !closed else { return }
-        if let limit = plan.resetAfterEvents, index >= min(limit, events.count - 1) {
-            owedResponseIsStream = nil
-            context.flush()
-            reset(context: context)
-            return
-        }
-        guard index < events.count else {
-            state.streamCompleted()
-            finish(keepAlive: keepAlive, context: context)
-            return
-        }
-        let buffer = context.channel.allocator.buffer(bytes: events[index])
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        after(index + 1 < events.count ? plan.chunkIntervalMs : 0, context: context) {
-            self.writeEvent(index + 1, of: events, plan: plan, keepAlive: keepAlive, context: context)
+    private func writeEvents(from start: Int, of events: [[UInt8]], plan: ResponsePlan, keepAlive: Bool, context: ChannelHandlerContext) {
+        var index = start
+        while !closed {
+            if let limit = plan.resetAfterEvents, index >= min(limit, events.count - 1) {
+                owedResponseIsStream = nil
+                context.flush()
+                reset(context: context)
+                return
+            }
+            guard index < events.count else {
+                state.streamCompleted()
+                finish(keepAlive: keepAlive, context: context)
+                return
+            }
+            let buffer = context.channel.allocator.buffer(bytes: events[index])
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            index += 1
+            if index < events.count, plan.chunkIntervalMs > 0 {
+                let next = index
+                after(plan.chunkIntervalMs, context: context) {
+                    self.writeEvents(from: next, of: events, plan: plan, keepAlive: keepAlive, context: context)
+                }
+                return
+            }
         }
     }
 
