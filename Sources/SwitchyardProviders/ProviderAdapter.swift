@@ -44,16 +44,21 @@ public struct PreparedRequest: Sendable {
 }
 
 /// Translates between the client's OpenAI format and one provider family's wire format.
-/// OpenAI-compatible providers translate nothing; Anthropic and Gemini adapters will.
+/// OpenAI-compatible providers translate nothing; Anthropic and Gemini translate everything.
 public protocol ProviderAdapter: Sendable {
     func prepare(_ request: AdapterRequest, provider: UpstreamProvider) throws(GatewayError) -> PreparedRequest
-    /// A successful non-streaming body, as OpenAI's format.
-    func translateResponse(_ body: ByteBuffer, operation: UpstreamOperation) -> ByteBuffer
-    /// An upstream error body, as OpenAI's `{"error":{...}}`.
-    func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> ByteBuffer
-    func makeStreamTranslator(stripUsageChunk: Bool) -> any StreamTranslator
+    /// A successful non-streaming body, as OpenAI's format; nil when the body cannot be understood.
+    func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer?
+    /// An upstream error, as OpenAI's `{"error":{...}}` (the status may be mapped too).
+    func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> (status: Int, body: ByteBuffer)
+    func makeStreamTranslator(request: AdapterRequest, prepared: PreparedRequest) -> any StreamTranslator
     /// Path of the model list, if the provider has one in OpenAI's format.
     var modelsPath: String? { get }
+}
+
+extension AdapterRequest {
+    /// Whether the client asked for the usage chunk of a stream.
+    public var clientWantsStreamUsage: Bool { body.value("stream_options")?["include_usage"]?.boolValue == true }
 }
 
 /// Turns upstream SSE events into OpenAI chunk payloads (the text after `data: `), incrementally.
@@ -71,10 +76,10 @@ struct UnsupportedAdapter: ProviderAdapter {
     func prepare(_ request: AdapterRequest, provider: UpstreamProvider) throws(GatewayError) -> PreparedRequest {
         throw .invalidProvider("provider '\(provider.slug)' (\(family.rawValue) format) is not available on the compat endpoint yet; use the passthrough path /\(provider.pathSlug)/...")
     }
-    func translateResponse(_ body: ByteBuffer, operation: UpstreamOperation) -> ByteBuffer { body }
-    func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> ByteBuffer {
-        OpenAIErrorBody.normalize(status: status, body: body)
+    func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer? { body }
+    func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> (status: Int, body: ByteBuffer) {
+        (status, OpenAIErrorBody.normalize(status: status, body: body))
     }
-    func makeStreamTranslator(stripUsageChunk: Bool) -> any StreamTranslator { OpenAIStreamTranslator(stripUsageChunk: false) }
+    func makeStreamTranslator(request: AdapterRequest, prepared: PreparedRequest) -> any StreamTranslator { OpenAIStreamTranslator(stripUsageChunk: false) }
     var modelsPath: String? { nil }
 }

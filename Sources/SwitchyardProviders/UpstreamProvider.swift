@@ -59,7 +59,9 @@ public enum ProviderAdapters {
         switch family {
         case .openAICompatible: OpenAICompatibleAdapter(chatPath: "/chat/completions", embeddingsPath: "/embeddings", modelsPath: "/models")
         case .workersAI: OpenAICompatibleAdapter(chatPath: "/v1/chat/completions", embeddingsPath: "/v1/embeddings", modelsPath: nil)
-        case .anthropic, .gemini, .azureOpenAI: UnsupportedAdapter(family: family)
+        case .anthropic: AnthropicAdapter()
+        case .gemini: GeminiAdapter()
+        case .azureOpenAI: UnsupportedAdapter(family: family)
         }
     }
 }
