@@ -64,6 +64,12 @@ providers:
   groq:
     base_url: ${FAKE_URL}/v1
     keys: { default: "gsk-stored-groq" }
+  anthropic:
+    base_url: ${FAKE_URL}
+    keys: { default: "sk-ant-stored" }
+  google-ai-studio:
+    base_url: ${FAKE_URL}
+    keys: { default: "AIza-stored" }
 YAML
 
 (cd "$WORK" && exec "$BIN/switchyard" serve --config "$WORK/switchyard.yaml" --routes "$ROOT/routes" --port 0) >"$WORK/switchyard.log" 2>&1 &
