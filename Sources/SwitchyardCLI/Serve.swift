@@ -52,10 +52,10 @@ struct Serve: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data(startup.utf8))
 
         let listenHost = configuration.listen.host
-        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, logger: logger) { port in
+        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, logger: logger, onServerRunning: { port in
             // Written unbuffered: scripts and tests wait for this line.
             FileHandle.standardOutput.write(Data("switchyard listening on http://\(listenHost):\(port)\n".utf8))
-        }
+        })
         services.append(app)
         var groupConfiguration = ServiceGroupConfiguration(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.limits.shutdownGrace

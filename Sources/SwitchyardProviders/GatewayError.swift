@@ -19,6 +19,9 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     public static func unknownGateway(_ gateway: String) -> Self {
         .init(code: 2001, status: 400, message: "unknown gateway '\(gateway)': configure it under 'gateways' in switchyard.yaml (only 'default' always exists)")
     }
+    public static func gatewayRateLimited(_ gateway: String, limit: Int, window: String, retryAfter: Int) -> Self {
+        .init(code: 2003, status: 429, message: "gateway '\(gateway)' rate limit of \(limit) requests per \(window) exceeded", retryAfter: retryAfter)
+    }
     public static func invalidProvider(_ message: String) -> Self { .init(code: 2008, status: 400, message: message) }
     public static func unauthorized(_ message: String = "Unauthorized") -> Self { .init(code: 2009, status: 401, message: message) }
     public static func unknownKeyAlias(_ alias: String, provider: String, known: [String]) -> Self {

@@ -181,3 +181,26 @@ import Testing
         }
     }
 }
+
+extension GatewayRouterTests {
+    @Test func gatewayRateLimitIs429WithRetryAfter() async throws {
+        let yaml = """
+            gateways:
+              default: { rate_limit: { limit: 2, per: 1m, technique: fixed } }
+            """
+        let configuration = try Self.configuration(yaml)
+        let app = buildApplication(configuration: configuration, environment: [:], now: { 1_000_040 })  // 20 s into a fixed 1m window
+        try await app.test(.router) { client in
+            for _ in 0..<2 {
+                try await client.execute(uri: "/compat/chat/completions", method: .post, body: ByteBuffer(string: "{}")) { response in
+                    #expect(response.status == .badRequest)
+                }
+            }
+            try await expectError(client, "/compat/chat/completions", body: "{}", status: .tooManyRequests, code: 2003, messageContains: "2 requests per 1m")
+            try await client.execute(uri: "/openai/models", method: .get) { response in
+                #expect(response.status == .tooManyRequests)
+                #expect(response.headers[.retryAfter] == "40")
+            }
+        }
+    }
+}

@@ -84,7 +84,7 @@ final class CapturedLogs: Sendable {
             """, environment: [:])
         configuration.listen.port = 0
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = buildApplication(configuration: configuration, environment: [:]) { portContinuation.yield($0) }
+        let app = buildApplication(configuration: configuration, environment: [:], onServerRunning: { portContinuation.yield($0) })
         let group = ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "test")))
         let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup)
         try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -14,6 +14,8 @@ public func buildApplication(
     environment: [String: String] = ProcessInfo.processInfo.environment,
     routes: RouteCatalog = RouteCatalog(),
     logger: Logger = Logger(label: "switchyard"),
+    limits: any LimitStore = InMemoryLimitStore(),
+    now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     var clientConfiguration = HTTPClient.Configuration()
@@ -27,7 +29,7 @@ public func buildApplication(
     let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration, backgroundActivityLogger: logger)
     let providers = ProviderTable(settings: configuration.providers, environment: environment)
     let dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
-    let state = GatewayState(configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routes, logger: logger)
+    let state = GatewayState(configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routes, logger: logger, limits: limits, now: now)
     return Application(
         responder: GatewayResponder(state: state),
         configuration: ApplicationConfiguration(

@@ -52,6 +52,7 @@ public struct GatewayResponder: HTTPResponder {
             }
             let gateway = try gateway(named: gatewayName)
             let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
+            try state.checkRateLimit(gateway: gatewayName, gateway)
             let handler = CompatHandler(state: state)
             switch endpoint {
             case .models:
@@ -70,6 +71,7 @@ public struct GatewayResponder: HTTPResponder {
                 )
             }
             let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
+            try state.checkRateLimit(gateway: gatewayName, gateway)
             return try await PassthroughHandler(state: state).forward(request, provider: provider, rest: rest, auth: auth, record: &record)
         }
     }

@@ -17,8 +17,17 @@ struct GatewayState: Sendable {
     let dispatcher: Dispatcher
     let routes: RouteCatalog
     let logger: Logger
+    /// Gateway-level rate limits (`gateways.<id>.rate_limit`).
+    let limits: any LimitStore
+    /// Unix seconds; injected by tests.
+    let now: @Sendable () -> Double
 
-    init(configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteCatalog, logger: Logger) {
+    init(
+        configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteCatalog, logger: Logger,
+        limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
+        self.limits = limits
+        self.now = now
         self.configuration = configuration
         var gateways: [String: Gateway] = [:]
         for (name, settings) in configuration.gateways {
@@ -32,6 +41,16 @@ struct GatewayState: Sendable {
         self.dispatcher = dispatcher
         self.routes = routes
         self.logger = logger
+    }
+
+    /// Counts the request against the gateway's rate limit, if it has one (429/2003 beyond it).
+    func checkRateLimit(gateway name: String, _ gateway: Gateway) throws(GatewayError) {
+        guard let rate = gateway.settings.rateLimit else { return }
+        let technique: RouteNode.WindowTechnique = rate.technique == .fixed ? .fixed : .sliding
+        let decision = limits.consume(LimitKey(route: "gateway", node: name, keyValue: ""), cost: 1, limit: Double(rate.limit), window: rate.per, technique: technique, now: now())
+        if case .exceeded(let retryAfter) = decision {
+            throw .gatewayRateLimited(name, limit: rate.limit, window: DurationText.format(rate.per), retryAfter: max(1, Int(retryAfter.rounded(.up))))
+        }
     }
 
     /// One info line per request, with no secrets: key-like query parameters are redacted.
