@@ -26,3 +26,10 @@ import Testing
         #expect(RequestRecord.redact("/google-ai-studio/v1/models/x:generateContent?key=AIza123&alt=sse") == "/google-ai-studio/v1/models/x:generateContent?key=REDACTED&alt=sse")
     }
 }
+
+@Suite struct LogIDTests {
+    @Test func uuidV7Layout() {
+        let id = LogID.make(milliseconds: 0x0190_1234_5678, random: (0xFFFF_FFFF_FFFF_FFFF, 0))
+        #expect(id == "01901234-5678-7fff-bfff-ffffffff0000")
+    }
+}
