@@ -136,17 +136,24 @@ public struct Dispatcher: Sendable {
         if let problem = provider.configurationProblem {
             throw GatewayError.invalidProvider("provider '\(provider.slug)' is not configured: \(problem)")
         }
-        let prepared = try provider.adapter.prepare(
-            AdapterRequest(operation: request.operation, body: request.body, model: attempt.model, stream: request.stream, overrides: attempt.overrides),
-            provider: provider
-        )
+        let adapterRequest = AdapterRequest(operation: request.operation, body: request.body, model: attempt.model, stream: request.stream, overrides: attempt.overrides)
+        let prepared: PreparedRequest
+        do {
+            prepared = try provider.adapter.prepare(adapterRequest, provider: provider)
+        } catch let error as TranslationError {
+            // Answered like an upstream 400 in OpenAI's shape, so the client sees which `param` to fix.
+            return DispatchOutcome(
+                step: attempt.step, provider: provider.slug, model: attempt.model, status: error.status,
+                headers: [("content-type", "application/json")], body: .buffered(error.openAIBody.translatedBuffer), usage: UsageRecorder()
+            )
+        }
         var headers = HTTPHeaders()
         for (name, value) in request.headers { headers.add(name: name, value: value) }
         for (name, value) in prepared.headers { headers.replaceOrAdd(name: name, value: value) }
         try authenticate(&headers, credential: request.credential, provider: provider)
         headers.replaceOrAdd(name: "content-type", value: "application/json")
 
-        var upstreamRequest = HTTPClientRequest(url: provider.baseURL + prepared.path)
+        var upstreamRequest = HTTPClientRequest(url: (prepared.baseURL ?? provider.baseURL) + prepared.path)
         upstreamRequest.method = .POST
         upstreamRequest.headers = headers
         upstreamRequest.body = .bytes(ByteBuffer(bytes: prepared.body))
@@ -169,11 +176,11 @@ public struct Dispatcher: Sendable {
         }
         let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
         if request.stream, contentType.hasPrefix("text/event-stream") {
-            let translator = provider.adapter.makeStreamTranslator(stripUsageChunk: prepared.stripUsageChunk)
+            let translator = provider.adapter.makeStreamTranslator(request: adapterRequest, prepared: prepared)
             let events = UpstreamEventStream(body: response.body, translator: translator, usage: usage, provider: provider.slug)
             return outcome(.stream(events), headers: responseHeaders)
         }
-        let body = provider.adapter.translateResponse(try await collect(response, provider: provider.slug), operation: request.operation)
+        let body = provider.adapter.translateResponse(try await collect(response, provider: provider.slug), request: adapterRequest)
         if let scanned = try? JSONObjectBody(bytes: Array(body.readableBytesView)), let u = scanned.value("usage") {
             usage.record(UsageParser.usage(fromUsageObject: u))
         }

@@ -49,6 +49,14 @@ public struct UpstreamProvider: Sendable {
         }
     }
 
+    /// The same provider with another base URL (Azure: the resource named by a passthrough path).
+    public func with(baseURL: String) -> UpstreamProvider {
+        UpstreamProvider(
+            slug: slug, pathSlug: pathSlug, family: family, baseURL: baseURL, auth: auth, keys: keys, keyVariables: keyVariables,
+            isCustom: isCustom, configurationProblem: configurationProblem, adapter: adapter
+        )
+    }
+
     /// Request headers through which a client may send its own key for this provider.
     public static let credentialHeaders: Set<String> = ["authorization", "x-api-key", "x-goog-api-key", "api-key"]
 }
@@ -59,7 +67,9 @@ public enum ProviderAdapters {
         switch family {
         case .openAICompatible: OpenAICompatibleAdapter(chatPath: "/chat/completions", embeddingsPath: "/embeddings", modelsPath: "/models")
         case .workersAI: OpenAICompatibleAdapter(chatPath: "/v1/chat/completions", embeddingsPath: "/v1/embeddings", modelsPath: nil)
-        case .anthropic, .gemini, .azureOpenAI: UnsupportedAdapter(family: family)
+        case .anthropic: AnthropicAdapter()
+        case .gemini: GeminiAdapter()
+        case .azureOpenAI: AzureOpenAIAdapter()
         }
     }
 }

@@ -1,0 +1,38 @@
+import NIOCore
+import SwitchyardCore
+
+/// OpenAI chat completions and embeddings over Google AI Studio's `generateContent`,
+/// `streamGenerateContent?alt=sse`, `embedContent` and `batchEmbedContents`.
+public struct GeminiAdapter: ProviderAdapter {
+    public init() {}
+
+    public func prepare(_ request: AdapterRequest, provider: UpstreamProvider) throws -> PreparedRequest {
+        let openAI = try request.openAIJSON()
+        let translated = switch request.operation {
+        case .chatCompletions: try GeminiTranslation.request(from: openAI, model: request.model)
+        case .embeddings: try GeminiTranslation.embeddingsRequest(from: openAI, model: request.model)
+        }
+        return PreparedRequest(path: "/" + translated.path, body: Array(TranslationJSON.encode(translated.body).utf8))
+    }
+
+    public func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer {
+        guard let json = try? JSONValue.parse(String(buffer: body)) else { return body }
+        switch request.operation {
+        case .chatCompletions:
+            return GeminiTranslation.response(json, model: request.model, created: AdapterRequest.now).translatedBuffer
+        case .embeddings:
+            let format = request.body.value("encoding_format")?.stringValue ?? "float"
+            return GeminiTranslation.embeddingsResponse(json, model: request.model, encodingFormat: format).translatedBuffer
+        }
+    }
+
+    public func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> ByteBuffer {
+        GeminiTranslation.error(status: status, body: try? JSONValue.parse(String(buffer: body))).body.translatedBuffer
+    }
+
+    public func makeStreamTranslator(request: AdapterRequest, prepared: PreparedRequest) -> any StreamTranslator {
+        TranslatingStream(inner: GeminiStreamTranslator(model: request.model, includeUsage: request.includeUsage, created: AdapterRequest.now, id: nil))
+    }
+
+    public var modelsPath: String? { nil }
+}
