@@ -147,4 +147,33 @@ import Testing
             #expect(line?.metadata["prompt_tokens"] == nil)
         }
     }
+
+    @Test func gatewayTokenAsTheNativeKeyUsesTheStoredKey() async throws {
+        let gateways = """
+            gateways:
+              default:
+                tokens: [gw-token]
+              locked:
+                authentication: true
+                tokens: [gw-token]
+
+            """
+        try await ProviderHarness.run(gateways: gateways) { client, fake, _ in
+            for (uri, header) in [("/anthropic/v1/messages", "x-api-key"), ("/v1/acct/locked/anthropic/v1/messages", "x-api-key")] {
+                let response = try await client.post(uri, json: Self.anthropicBody, headers: [HTTPField.Name(header)!: "gw-token"])
+                #expect(response.status == .ok, "\(uri): \(response.text)")
+                #expect(fake.requests().last?.header("x-api-key") == ProviderHarness.keys["anthropic"])
+                #expect(fake.requests().last?.headers.contains { $0.value.contains("gw-token") } == false)
+            }
+            let gemini = try await client.post("/google-ai-studio/v1beta/models/gemini-2.5-flash:generateContent", json: Self.geminiBody,
+                                               headers: [HTTPField.Name("x-goog-api-key")!: "gw-token"])
+            #expect(gemini.status == .ok)
+            #expect(fake.requests().last?.header("x-goog-api-key") == ProviderHarness.keys["google-ai-studio"])
+            let count = fake.requests().count
+            let rejected = try await client.post("/v1/acct/locked/anthropic/v1/messages", json: Self.anthropicBody,
+                                                 headers: [HTTPField.Name("x-api-key")!: "sk-ant-not-a-token"])
+            #expect(rejected.status == .unauthorized)
+            #expect(fake.requests().count == count)
+        }
+    }
 }

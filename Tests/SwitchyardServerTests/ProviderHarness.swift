@@ -65,8 +65,8 @@ struct ProviderHarness {
         "workers-ai": "cf-stored", "azure-openai": "azure-stored",
     ]
 
-    static func yaml(fake: FakeUpstream, azureExtra: String = "") -> String {
-        """
+    static func yaml(fake: FakeUpstream, azureExtra: String = "", gateways: String = "") -> String {
+        gateways + """
         providers:
           openai:
             base_url: \(fake.openAIBaseURL)
@@ -90,12 +90,13 @@ struct ProviderHarness {
     static func run(
         fake configuration: FakeUpstreamConfiguration = FakeUpstreamConfiguration(clock: clock),
         azureExtra: String = "",
+        gateways: String = "",
         _ body: @Sendable (any TestClientProtocol, FakeUpstream, CapturedLogs) async throws -> Void
     ) async throws {
         let fake = try await FakeUpstream.start(configuration)
         let logs = CapturedLogs()
         do {
-            var c = try ConfigurationParser.parse(yaml(fake: fake, azureExtra: azureExtra), environment: [:])
+            var c = try ConfigurationParser.parse(yaml(fake: fake, azureExtra: azureExtra, gateways: gateways), environment: [:])
             c.listen.port = 0
             let app = buildApplication(configuration: c, environment: [:], logger: logs.logger)
             try await app.test(.router) { client in try await body(client, fake, logs) }

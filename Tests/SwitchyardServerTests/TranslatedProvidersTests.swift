@@ -252,3 +252,24 @@ import Testing
         }
     }
 }
+
+@Suite struct AzureConfigurationTests {
+    @Test func azureKeysAreParsedAndChecked() throws {
+        let ok = try ConfigurationParser.parse("""
+            providers:
+              azure-openai:
+                resource: my-res
+                deployment: gpt4o
+                api_version: 2024-10-21
+            """, environment: [:])
+        #expect(ok.providers["azure-openai"]?.resource == "my-res")
+        #expect(ok.providers["azure-openai"]?.deployment == "gpt4o")
+        #expect(ok.providers["azure-openai"]?.apiVersion == "2024-10-21")
+        #expect(throws: (any Error).self) {
+            try ConfigurationParser.parse("providers:\n  azure-openai:\n    resource: \"evil.com/x\"\n", environment: [:])
+        }
+        #expect(throws: (any Error).self) {
+            try ConfigurationParser.parse("providers:\n  anthropic:\n    deployment: x\n", environment: [:])
+        }
+    }
+}

@@ -30,6 +30,7 @@ struct PassthroughHandler {
             let name = field.name.canonicalName
             guard HeaderPolicy.forwardsRequestHeader(name, connectionListed: connectionListed) else { continue }
             if name == "authorization", auth.authorizationIsGatewayToken { continue }
+            if auth.gatewayTokenKeyHeaders.contains(name) { continue }
             if Self.credentialHeaders.contains(name) { carriesCredential = true }
             headers.append((name, field.value))
         }
