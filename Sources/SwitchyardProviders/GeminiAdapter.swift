@@ -7,6 +7,11 @@ public struct GeminiAdapter: ProviderAdapter {
     public init() {}
 
     public func prepare(_ request: AdapterRequest, provider: UpstreamProvider) throws -> PreparedRequest {
+        // The model becomes a path segment: nothing that could leave it or start a query.
+        guard !request.model.isEmpty, !request.model.contains(where: { "?#%\\:".contains($0) || $0.isWhitespace || !$0.isASCII }),
+              !request.model.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) else {
+            throw TranslationError(message: "'\(request.model)' is not a Gemini model id.", param: "model", code: "invalid_value")
+        }
         let openAI = try request.openAIJSON()
         let translated = switch request.operation {
         case .chatCompletions: try GeminiTranslation.request(from: openAI, model: request.model)

@@ -67,6 +67,9 @@ import Testing
             #expect(sent.header("anthropic-version") == "2023-01-01")
             #expect(sent.header("anthropic-beta") == "tools-2024-04-04")
             #expect(sent.headers.filter { $0.name.lowercased() == "anthropic-version" }.count == 1)
+            let compressed = try await client.post("/anthropic/v1/messages", json: Self.anthropicBody, headers: [.acceptEncoding: "gzip, br"])
+            #expect(compressed.status == .ok)
+            #expect(fake.requests().last?.header("accept-encoding") == nil, "usage is read from uncompressed bytes")
 
             _ = try await client.post("/google-ai-studio/v1beta/models/gemini-2.5-flash:generateContent", json: Self.geminiBody,
                                       headers: [HTTPField.Name("x-goog-api-key")!: "goog-client"])

@@ -150,6 +150,11 @@ import Testing
                 #expect(error?["message"]?.stringValue?.isEmpty == false)
                 #expect(response.json["success"] == nil, "not the gateway's own envelope")
             }
+            for model in ["google-ai-studio/../../v1/messages", "google-ai-studio/gemini?alt=x", "google-ai-studio/a b"] {
+                let response = try await client.post("/compat/chat/completions", json: Self.chat(model))
+                #expect(response.status == .badRequest, "\(model)")
+                #expect(response.json["error"]?["param"]?.stringValue == "model")
+            }
             #expect(fake.requests().isEmpty, "nothing untranslatable goes upstream")
             let embeddings = try await client.post("/compat/embeddings", json: #"{"model":"anthropic/claude-sonnet-4-5","input":"x"}"#)
             #expect(embeddings.status == .badRequest)

@@ -31,6 +31,8 @@ struct PassthroughHandler {
             guard HeaderPolicy.forwardsRequestHeader(name, connectionListed: connectionListed) else { continue }
             if name == "authorization", auth.authorizationIsGatewayToken { continue }
             if auth.gatewayTokenKeyHeaders.contains(name) { continue }
+            // An uncompressed answer is what lets usage be read from the bytes as they pass.
+            if name == "accept-encoding" { continue }
             if Self.credentialHeaders.contains(name) { carriesCredential = true }
             headers.append((name, field.value))
         }
