@@ -114,7 +114,8 @@ struct TranslatingStream<Inner: ProviderStreamTranslator>: StreamTranslator {
 
     mutating func translate(_ event: SSEEvent) -> [String] { inner.translate(event: event.event, data: event.data) }
     mutating func finish() -> [String] { inner.finish() }
-    var usage: Usage? { inner.usage }
+    /// Nil until the provider has reported any tokens (an error before `message_start`, say).
+    var usage: Usage? { inner.usage.totalTokens > 0 ? inner.usage : nil }
 }
 
 /// What the translation layer's stream translators have in common.
