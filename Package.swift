@@ -119,6 +119,7 @@ let package = Package(
                 "SwitchyardServer", "SwitchyardFakeUpstream", "SwitchyardTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
     ]

@@ -20,8 +20,14 @@ struct FakeUpstreamCommand: AsyncParsableCommand {
     @Flag(help: "Send malformed JSON bodies / SSE events.") var malformed = false
     @Option(help: "Reset connections: before-first-byte or mid-stream.") var reset: String?
     @Option(name: .customLong("reset-after-chunks"), help: "Stream events written before a mid-stream reset.") var resetAfterChunks = 1
+    @Option(name: .customLong("stream-error-after-chunks"), help: "Send the provider's in-stream error event after this many stream events.")
+    var streamErrorAfterChunks: Int?
     @Flag(name: .customLong("no-usage"), help: "Omit usage from responses.") var noUsage = false
     @Flag(name: .customLong("tool-call"), help: "Answer with a tool call whenever the request offers tools.") var toolCall = false
+    @Option(
+        name: .customLong("rule"),
+        help: "Per-model behaviour, 'MODEL knob=value,...' (knobs as the x-fake-* headers without the prefix, plus fail-first and fail-status). Repeatable."
+    ) var rules: [String] = []
     @Flag(help: "Mark answers as simulated (\"[simulated] \" prefix).") var simulated = false
 
     func validate() throws {
@@ -30,16 +36,26 @@ struct FakeUpstreamCommand: AsyncParsableCommand {
         }
         if let status, !(100...599).contains(status) { throw ValidationError("--status must be an HTTP status") }
         if chunks < 1 { throw ValidationError("--chunks must be at least 1") }
+        for rule in rules {
+            do { _ = try FakeBehavior.rule(rule) } catch { throw ValidationError("\(error)") }
+        }
     }
 
     func run() async throws {
         let behavior = FakeBehavior(
             latencyMs: latencyMs, chunkIntervalMs: chunkIntervalMs, chunks: chunks, status: status,
             retryAfter: retryAfter, malformed: malformed, reset: reset.flatMap(FakeBehavior.Reset.init(rawValue:)),
-            resetAfterChunks: resetAfterChunks, usage: !noUsage, toolCall: toolCall
+            resetAfterChunks: resetAfterChunks, usage: !noUsage, toolCall: toolCall,
+            streamErrorAfterChunks: streamErrorAfterChunks
         )
+        var perModel: [String: FakeBehavior] = [:]
+        for rule in rules {
+            let parsed = try FakeBehavior.rule(rule, base: behavior)
+            perModel[parsed.model] = parsed.behavior
+        }
         let upstream = try await FakeUpstream.start(FakeUpstreamConfiguration(
-            host: host, port: port, defaults: behavior, simulatedMarker: simulated
+            host: host, port: port, defaults: behavior, perModel: perModel, simulatedMarker: simulated,
+            recordRequests: false
         ))
         let (stop, continuation) = AsyncStream.makeStream(of: Int32.self)
         var sources: [any DispatchSourceSignal] = []

@@ -42,7 +42,8 @@ struct Serve: AsyncParsableCommand {
         var services: [any Service] = []
         if demo {
             let demoSetup = try await DemoMode.start(configuration: &configuration, environment: environment)
-            services.append(demoSetup)
+            FileHandle.standardOutput.write(Data((demoSetup.banner + "\n").utf8))
+            services.append(demoSetup.service)
         }
 
         let routeCatalog = RouteLoading.load(directory: configuration.routesDirectory)

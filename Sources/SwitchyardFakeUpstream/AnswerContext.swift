@@ -9,23 +9,3 @@ struct AnswerContext: Sendable {
     var usage: Bool { behavior.usage }
     var chunks: Int { max(1, behavior.chunks) }
 }
-
-/// Deterministic embedding vectors: a hash of the input seeds a SplitMix64 sequence.
-enum FakeEmbedding {
-    static func vector(for text: String, dimensions: Int) -> [JSONText] {
-        var state: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            state ^= UInt64(byte)
-            state &*= 0x100_0000_01b3
-        }
-        return (0..<max(1, dimensions)).map { _ in
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            z ^= z >> 31
-            let micro = Int(z % 2_000_001) - 1_000_000
-            return .double(Double(micro) / 1_000_000)
-        }
-    }
-}

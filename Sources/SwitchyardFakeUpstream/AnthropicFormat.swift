@@ -24,7 +24,7 @@ enum AnthropicFormat {
         }
         return ChatDigest(
             model: model, stream: body["stream"]?.bool ?? false,
-            promptText: promptParts.joined(separator: "\n"), lastUserText: lastUserText,
+            promptText: promptParts.filter { !$0.isEmpty }.joined(separator: "\n"), lastUserText: lastUserText,
             lastIsToolResult: lastIsToolResult, tools: tools, toolChoice: choice
         )
     }

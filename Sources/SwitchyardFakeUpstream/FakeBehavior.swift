@@ -1,3 +1,5 @@
+import Foundation
+
 /// The fault knobs of one answer. Resolution: request headers (`x-fake-*`) > the per-model rule > server defaults.
 public struct FakeBehavior: Sendable, Equatable {
     public enum Reset: String, Sendable, Equatable, CaseIterable {
@@ -26,9 +28,13 @@ public struct FakeBehavior: Sendable, Equatable {
     public var usage: Bool
     /// Answer with a call of the first tool whenever the request offers tools and allows calls.
     public var toolCall: Bool
-    /// The first `failFirst` requests for a model answer `failStatus`; later ones succeed (counters per model).
+    /// The first `failFirst` requests for a model answer `failStatus`; later ones succeed. The counter belongs to
+    /// the model and counts every request for it since start, so the rule suits per-model configuration best.
     public var failFirst: Int
     public var failStatus: Int
+    /// Streams only: after this many events, send the provider's in-stream error event and end the stream
+    /// (HTTP status stays 200, as when a provider fails mid-answer).
+    public var streamErrorAfterChunks: Int?
 
     public init(
         latencyMs: Int = 0,
@@ -42,7 +48,8 @@ public struct FakeBehavior: Sendable, Equatable {
         usage: Bool = true,
         toolCall: Bool = false,
         failFirst: Int = 0,
-        failStatus: Int = 503
+        failStatus: Int = 503,
+        streamErrorAfterChunks: Int? = nil
     ) {
         self.latencyMs = latencyMs
         self.chunkIntervalMs = chunkIntervalMs
@@ -56,6 +63,7 @@ public struct FakeBehavior: Sendable, Equatable {
         self.toolCall = toolCall
         self.failFirst = failFirst
         self.failStatus = failStatus
+        self.streamErrorAfterChunks = streamErrorAfterChunks
     }
 
     /// Applies `x-fake-*` request headers on top of `self`. Unparsable values are ignored.
@@ -73,8 +81,48 @@ public struct FakeBehavior: Sendable, Equatable {
         if let value = header("x-fake-reset-after-chunks").flatMap(Int.init), value >= 0 { result.resetAfterChunks = value }
         if let value = header("x-fake-usage") { result.usage = Self.flag(value) }
         if let value = header("x-fake-tool-call") { result.toolCall = Self.flag(value) }
+        if let value = header("x-fake-fail-first").flatMap(Int.init), value >= 0 { result.failFirst = value }
+        if let value = header("x-fake-stream-error-after-chunks").flatMap(Int.init), value >= 0 {
+            result.streamErrorAfterChunks = value
+        }
+        if let value = header("x-fake-fail-status").flatMap(Int.init), (100...599).contains(value) { result.failStatus = value }
         return result
     }
+
+    public struct RuleError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Parses `"MODEL knob=value,knob=value"`, knobs named like the `x-fake-*` headers without the prefix
+    /// (`latency-ms`, `chunk-interval-ms`, `chunks`, `status`, `retry-after`, `malformed`, `reset`,
+    /// `reset-after-chunks`, `usage`, `tool-call`, `fail-first`, `fail-status`), applied on top of `base`.
+    public static func rule(_ text: String, base: FakeBehavior = FakeBehavior()) throws -> (model: String, behavior: FakeBehavior) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let space = trimmed.firstIndex(of: " ") else {
+            throw RuleError(description: "rule '\(text)' must read 'MODEL knob=value,...'")
+        }
+        let model = String(trimmed[..<space])
+        var knobs: [String: String] = [:]
+        for item in trimmed[space...].split(separator: ",") {
+            let pair = item.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard pair.count == 2, Self.knobNames.contains(pair[0]) else {
+                throw RuleError(description: "rule '\(text)': '\(item)' is not knob=value with a knob among \(Self.knobNames.joined(separator: ", "))")
+            }
+            let valid = switch pair[0] {
+            case "retry-after", "malformed", "usage", "tool-call": true
+            case "reset": Reset(rawValue: pair[1]) != nil
+            default: Int(pair[1]).map { $0 >= 0 } ?? false
+            }
+            guard valid else { throw RuleError(description: "rule '\(text)': bad value for \(pair[0])") }
+            knobs["x-fake-" + pair[0]] = pair[1]
+        }
+        return (model, base.overridden { knobs[$0] })
+    }
+
+    static let knobNames = [
+        "latency-ms", "chunk-interval-ms", "chunks", "status", "retry-after", "malformed", "reset",
+        "reset-after-chunks", "usage", "tool-call", "fail-first", "fail-status", "stream-error-after-chunks",
+    ]
 
     private static func flag(_ value: String) -> Bool {
         ["1", "true", "yes", "on"].contains(value.lowercased())

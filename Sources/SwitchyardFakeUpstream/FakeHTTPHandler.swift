@@ -19,7 +19,8 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var connectionID: Int?
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
-    private var streaming = false
+    /// Set while a response is owed: `true` for a stream. The peer closing then is a cancellation.
+    private var owedResponseIsStream: Bool?
     private var closed = false
     private var pending: Scheduled<Void>?
 
@@ -37,9 +38,9 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         closed = true
         pending?.cancel()
         pending = nil
-        if streaming {
-            streaming = false
-            state.streamCancelled()
+        if let isStream = owedResponseIsStream {
+            owedResponseIsStream = nil
+            state.responseCancelled(stream: isStream)
         }
         if connectionID != nil { state.connectionClosed() }
         context.fireChannelInactive()
@@ -69,6 +70,7 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 connectionID: connectionID ?? 0
             )
             let plan = responder.plan(for: request)
+            owedResponseIsStream = plan.isStream
             after(plan.latencyMs, context: context) { self.start(plan, request: requestHead, context: context) }
         }
     }
@@ -94,12 +96,14 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
         switch plan.body {
         case .resetBeforeFirstByte:
+            owedResponseIsStream = nil
             reset(context: context)
         case .full(let bytes):
             var head = head
             head.headers.replaceOrAdd(name: "content-length", value: String(bytes.count))
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             if plan.resetAfterEvents != nil {
+                owedResponseIsStream = nil
                 let half = context.channel.allocator.buffer(bytes: bytes.prefix(bytes.count / 2))
                 context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(half)))).assumeIsolated().whenComplete { _ in
                     self.reset(context: context)
@@ -109,34 +113,40 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: bytes)))), promise: nil)
             finish(keepAlive: keepAlive, context: context)
         case .stream(let events):
-            streaming = true
             context.write(wrapOutboundOut(.head(head)), promise: nil)
-            writeEvent(0, of: events, plan: plan, keepAlive: keepAlive, context: context)
+            writeEvents(from: 0, of: events, plan: plan, keepAlive: keepAlive, context: context)
         }
     }
 
-    private func writeEvent(_ index: Int, of events: [[UInt8]], plan: ResponsePlan, keepAlive: Bool, context: ChannelHandlerContext) {
-        guard !closed else { return }
-        if let limit = plan.resetAfterEvents, index >= min(limit, events.count - 1) {
-            streaming = false
-            context.flush()
-            reset(context: context)
-            return
-        }
-        guard index < events.count else {
-            streaming = false
-            state.streamCompleted()
-            finish(keepAlive: keepAlive, context: context)
-            return
-        }
-        let buffer = context.channel.allocator.buffer(bytes: events[index])
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        after(index + 1 < events.count ? plan.chunkIntervalMs : 0, context: context) {
-            self.writeEvent(index + 1, of: events, plan: plan, keepAlive: keepAlive, context: context)
+    private func writeEvents(from start: Int, of events: [[UInt8]], plan: ResponsePlan, keepAlive: Bool, context: ChannelHandlerContext) {
+        var index = start
+        while !closed {
+            if let limit = plan.resetAfterEvents, index >= min(limit, events.count - 1) {
+                owedResponseIsStream = nil
+                context.flush()
+                reset(context: context)
+                return
+            }
+            guard index < events.count else {
+                state.streamCompleted()
+                finish(keepAlive: keepAlive, context: context)
+                return
+            }
+            let buffer = context.channel.allocator.buffer(bytes: events[index])
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            index += 1
+            if index < events.count, plan.chunkIntervalMs > 0 {
+                let next = index
+                after(plan.chunkIntervalMs, context: context) {
+                    self.writeEvents(from: next, of: events, plan: plan, keepAlive: keepAlive, context: context)
+                }
+                return
+            }
         }
     }
 
     private func finish(keepAlive: Bool, context: ChannelHandlerContext) {
+        owedResponseIsStream = nil
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }

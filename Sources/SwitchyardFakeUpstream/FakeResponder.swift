@@ -20,6 +20,9 @@ struct FakeResponder: Sendable {
         )
         plan.latencyMs = behavior.latencyMs
         plan.chunkIntervalMs = behavior.chunkIntervalMs
+        if let limit = behavior.streamErrorAfterChunks, case .stream(let events) = plan.body, plan.status < 300 {
+            plan.body = .stream(Array(events.prefix(limit)) + [Self.streamErrorEvent(route.provider)])
+        }
         if behavior.reset == .midStream, plan.status < 300 {
             plan.resetAfterEvents = behavior.resetAfterChunks
         }
@@ -67,6 +70,10 @@ struct FakeResponder: Sendable {
             return AnthropicFormat.messagePlan(digest: digest, answer: answer, context: context)
         case .anthropicModels:
             return AnthropicFormat.modelsPlan(models: modelNames(configuration))
+        case .anthropicCountTokens:
+            guard let body, let digest = AnthropicFormat.digest(body) else { return invalid }
+            let tokens = ChatAnswer.tokens(forCharacters: digest.promptText.count)
+            return .json(JSONText.object([("input_tokens", .int(tokens))]).rendered())
         case .geminiGenerate(let model, let stream, let sse):
             guard let body, let digest = GeminiFormat.digest(body, model: model, stream: stream) else { return invalid }
             let answer = answer(digest, behavior, configuration)
@@ -76,6 +83,10 @@ struct FakeResponder: Sendable {
             return GeminiFormat.embedPlan(body: body, batch: batch, context: context) ?? invalid
         case .geminiModels:
             return GeminiFormat.modelsPlan(models: modelNames(configuration))
+        case .geminiCountTokens(let model):
+            guard let body, let digest = GeminiFormat.digest(body, model: model, stream: false) else { return invalid }
+            let tokens = ChatAnswer.tokens(forCharacters: digest.promptText.count)
+            return .json(JSONText.object([("totalTokens", .int(tokens))]).rendered(.gemini), contentType: "application/json; charset=UTF-8")
         case .workersAIRun(let model):
             guard let body else { return invalid }
             return WorkersAIFormat.runPlan(
@@ -97,6 +108,18 @@ struct FakeResponder: Sendable {
     private func modelNames(_ configuration: FakeUpstreamConfiguration) -> [String] {
         let configured = configuration.perModel.keys.sorted()
         return configured.isEmpty ? ["fake-model"] : configured
+    }
+
+    /// The event a provider sends when it fails after the 200 head (reference §1.6, §2.5).
+    static func streamErrorEvent(_ provider: FakeRoute.Provider) -> [UInt8] {
+        switch provider {
+        case .openAI, .workersAI:
+            SSEEvent(data: OpenAIFormat.errorBody(status: 500, message: "The server had an error while streaming (simulated).")).bytes(lineEnding: "\n")
+        case .anthropic:
+            SSEEvent(name: "error", data: #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#).bytes(lineEnding: "\n")
+        case .gemini:
+            SSEEvent(data: GeminiFormat.errorBody(status: 500, message: nil)).bytes(lineEnding: "\r\n")
+        }
     }
 
     func errorPlan(_ provider: FakeRoute.Provider, status: Int, message: String? = nil, retryAfter: String? = nil, serial: Int) -> ResponsePlan {

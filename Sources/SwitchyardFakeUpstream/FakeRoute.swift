@@ -1,3 +1,5 @@
+import Foundation
+
 /// Which provider endpoint a request addresses; decides the wire format and the error body shape.
 enum FakeRoute: Equatable {
     enum Provider { case openAI, anthropic, gemini, workersAI }
@@ -7,9 +9,11 @@ enum FakeRoute: Equatable {
     case openAIModels
     case anthropicMessages
     case anthropicModels
+    case anthropicCountTokens
     case geminiGenerate(model: String, stream: Bool, sse: Bool)
     case geminiEmbed(model: String, batch: Bool)
     case geminiModels
+    case geminiCountTokens(model: String)
     case workersAIRun(model: String)
     case notFound(Provider)
 
@@ -17,6 +21,8 @@ enum FakeRoute: Equatable {
         let isPost = method == "POST"
         if isPost, let range = path.range(of: "/ai/run/") {
             self = .workersAIRun(model: String(path[range.upperBound...]))
+        } else if path == "/v1/messages/count_tokens" {
+            self = isPost ? .anthropicCountTokens : .notFound(.anthropic)
         } else if path == "/v1/messages" {
             self = isPost ? .anthropicMessages : .notFound(.anthropic)
         } else if path.hasSuffix("/chat/completions") {
@@ -40,6 +46,7 @@ enum FakeRoute: Equatable {
             case "streamGenerateContent": self = .geminiGenerate(model: model, stream: true, sse: sse)
             case "embedContent": self = .geminiEmbed(model: model, batch: false)
             case "batchEmbedContents": self = .geminiEmbed(model: model, batch: true)
+            case "countTokens": self = .geminiCountTokens(model: model)
             default: self = .notFound(.gemini)
             }
         } else {
@@ -50,8 +57,8 @@ enum FakeRoute: Equatable {
     var provider: Provider {
         switch self {
         case .openAIChat, .openAIEmbeddings, .openAIModels: .openAI
-        case .anthropicMessages, .anthropicModels: .anthropic
-        case .geminiGenerate, .geminiEmbed, .geminiModels: .gemini
+        case .anthropicMessages, .anthropicModels, .anthropicCountTokens: .anthropic
+        case .geminiGenerate, .geminiEmbed, .geminiModels, .geminiCountTokens: .gemini
         case .workersAIRun: .workersAI
         case .notFound(let provider): provider
         }
@@ -60,7 +67,8 @@ enum FakeRoute: Equatable {
     /// Model named by the path (Gemini, Workers AI); others carry it in the body.
     var pathModel: String? {
         switch self {
-        case .geminiGenerate(let model, _, _), .geminiEmbed(let model, _), .workersAIRun(let model): model
+        case .geminiGenerate(let model, _, _), .geminiEmbed(let model, _), .geminiCountTokens(let model), .workersAIRun(let model):
+            model.removingPercentEncoding ?? model
         default: nil
         }
     }

@@ -41,7 +41,7 @@ public final class FakeUpstream: Sendable {
     }
 
     /// "http://HOST:PORT", the Anthropic and Gemini base URL.
-    public var baseURL: String { "http://\(host):\(port)" }
+    public var baseURL: String { host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)" }
     /// baseURL + "/v1", the OpenAI-compatible base URL.
     public var openAIBaseURL: String { baseURL + "/v1" }
 

@@ -13,6 +13,8 @@ public struct FakeUpstreamConfiguration: Sendable {
     public var clock: @Sendable () -> Int
     /// Longest user text echoed back; longer input is cut.
     public var maxEchoCharacters: Int
+    /// Keep every request for `requests()`. Long benchmark runs turn it off; counters are kept either way.
+    public var recordRequests: Bool
 
     public init(
         host: String = "127.0.0.1",
@@ -21,7 +23,8 @@ public struct FakeUpstreamConfiguration: Sendable {
         perModel: [String: FakeBehavior] = [:],
         simulatedMarker: Bool = false,
         clock: @escaping @Sendable () -> Int = { Int(Date().timeIntervalSince1970) },
-        maxEchoCharacters: Int = 200
+        maxEchoCharacters: Int = 200,
+        recordRequests: Bool = true
     ) {
         self.host = host
         self.port = port
@@ -30,5 +33,6 @@ public struct FakeUpstreamConfiguration: Sendable {
         self.simulatedMarker = simulatedMarker
         self.clock = clock
         self.maxEchoCharacters = maxEchoCharacters
+        self.recordRequests = recordRequests
     }
 }

@@ -45,14 +45,19 @@ final class FakeUpstreamState: Sendable {
     }
 
     func connectionClosed() { update { $0.counters.openConnections -= 1 } }
-    func streamCancelled() { update { $0.counters.cancelledStreams += 1 } }
+    func responseCancelled(stream: Bool) {
+        update { storage in
+            storage.counters.cancelledResponses += 1
+            if stream { storage.counters.cancelledStreams += 1 }
+        }
+    }
     func streamCompleted() { update { $0.counters.completedStreams += 1 } }
     func connectionReset() { update { $0.counters.resets += 1 } }
 
     /// Records the request; returns its server-wide serial and the 1-based count of requests for `model`.
     func record(_ request: RecordedRequest, model: String?) -> (serial: Int, modelCount: Int) {
         update { storage in
-            storage.requests.append(request)
+            if storage.configuration.recordRequests { storage.requests.append(request) }
             storage.counters.requests += 1
             let serial = storage.nextSerial
             storage.nextSerial += 1

@@ -33,7 +33,7 @@ enum GeminiFormat {
         default: .auto
         }
         return ChatDigest(
-            model: model, stream: stream, promptText: promptParts.joined(separator: "\n"),
+            model: model, stream: stream, promptText: promptParts.filter { !$0.isEmpty }.joined(separator: "\n"),
             lastUserText: lastUserText, lastIsToolResult: lastIsToolResult, tools: tools, toolChoice: choice
         )
     }

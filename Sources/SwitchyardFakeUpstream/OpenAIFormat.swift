@@ -32,7 +32,7 @@ enum OpenAIFormat {
             model: model,
             stream: body["stream"]?.bool ?? false,
             includeUsage: body["stream_options"]?["include_usage"]?.bool ?? false,
-            promptText: promptParts.joined(separator: "\n"),
+            promptText: promptParts.filter { !$0.isEmpty }.joined(separator: "\n"),
             lastUserText: lastUserText,
             lastIsToolResult: lastIsToolResult,
             tools: tools,

@@ -181,9 +181,10 @@ public struct Dispatcher: Sendable {
             return outcome(.stream(events), headers: responseHeaders)
         }
         let body = provider.adapter.translateResponse(try await collect(response, provider: provider.slug), request: adapterRequest)
-        if let scanned = try? JSONObjectBody(bytes: Array(body.readableBytesView)), let u = scanned.value("usage") {
-            usage.record(UsageParser.usage(fromUsageObject: u))
+        guard let scanned = try? JSONObjectBody(bytes: Array(body.readableBytesView)) else {
+            throw GatewayError.unreachable(provider: provider.slug, reason: "malformed response body (not a JSON object)")
         }
+        if let u = scanned.value("usage") { usage.record(UsageParser.usage(fromUsageObject: u)) }
         return outcome(.buffered(body), headers: responseHeaders)
     }
 

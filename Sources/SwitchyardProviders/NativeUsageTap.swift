@@ -9,7 +9,7 @@ public struct NativeUsageTap: Sendable {
     public static let maxJSONBytes = 8 << 20
 
     private enum Mode: Sendable {
-        case events(SSEParser, any StreamTranslator)
+        case events(SSEEventDecoder, any StreamTranslator)
         case json([UInt8])
         case off
     }
@@ -31,7 +31,7 @@ public struct NativeUsageTap: Sendable {
                 TranslatingStream(inner: WorkersAIStreamTranslator(model: "", includeUsage: false, created: 0, id: "tap"))
             default: OpenAIStreamTranslator(stripUsageChunk: false)
             }
-            mode = .events(SSEParser(), translator)
+            mode = .events(SSEEventDecoder(), translator)
         } else if type.contains("json") {
             mode = .json([])
         } else {
@@ -61,7 +61,7 @@ public struct NativeUsageTap: Sendable {
         let found: Usage?
         switch mode {
         case .events(var parser, var translator):
-            if let last = parser.finish() { _ = translator.translate(last) }
+            for last in parser.finish() { _ = translator.translate(last) }
             found = translator.usage
         case .json(let bytes):
             found = (try? JSONValue.parse(Data(bytes))).flatMap(usage(inBody:))

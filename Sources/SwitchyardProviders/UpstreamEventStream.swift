@@ -22,7 +22,7 @@ public struct UpstreamEventStream: AsyncSequence, Sendable {
         var translator: any StreamTranslator
         let usage: UsageRecorder
         let provider: String
-        var parser = SSEParser()
+        var parser = SSEEventDecoder()
         var finished = false
 
         public mutating func next() async throws -> ByteBuffer? {
@@ -40,7 +40,7 @@ public struct UpstreamEventStream: AsyncSequence, Sendable {
                 guard let chunk else {
                     finished = true
                     var payloads: [String] = []
-                    if let last = parser.finish() { payloads += translator.translate(last) }
+                    for last in parser.finish() { payloads += translator.translate(last) }
                     payloads += translator.finish()
                     usage.record(translator.usage)
                     return payloads.isEmpty ? nil : Self.frame(payloads)

@@ -193,3 +193,77 @@ struct FakeKnobTests {
         }
     }
 }
+
+@Suite("Fake upstream: rules and non-stream resets")
+struct FakeRuleTests {
+    @Test func rulesParseLikeHeaders() throws {
+        let parsed = try FakeBehavior.rule("@cf/meta/llama-3.1-8b-instruct fail-first=2,fail-status=429,latency-ms=5,reset=mid-stream")
+        #expect(parsed.model == "@cf/meta/llama-3.1-8b-instruct")
+        #expect(parsed.behavior == FakeBehavior(latencyMs: 5, reset: .midStream, failFirst: 2, failStatus: 429))
+        #expect(throws: FakeBehavior.RuleError.self) { try FakeBehavior.rule("model-only") }
+        #expect(throws: FakeBehavior.RuleError.self) { try FakeBehavior.rule("m status=abc") }
+        #expect(throws: FakeBehavior.RuleError.self) { try FakeBehavior.rule("m colour=red") }
+        #expect(throws: FakeBehavior.RuleError.self) { try FakeBehavior.rule("m =") }
+    }
+
+    @Test func midStreamResetOnANonStreamingAnswerCutsTheBody() async throws {
+        try await withFake { fake in
+            let result = try await stream(fake.openAIBaseURL + "/chat/completions",
+                                          json: #"{"model":"m","messages":[{"role":"user","content":"Hi"}]}"#,
+                                          headers: [("x-fake-reset", "mid-stream")])
+            #expect(result.status == 200)
+            #expect(result.error != nil)
+        }
+    }
+
+    @Test func percentEncodedPathModelsMatchRules() async throws {
+        let configuration = FakeUpstreamConfiguration(perModel: ["@cf/meta/llama": FakeBehavior(status: 429)])
+        try await withFake(configuration) { fake in
+            let response = try await send(fake.baseURL + "/client/v4/accounts/a/ai/run/%40cf/meta/llama",
+                                          json: #"{"prompt":"hi"}"#)
+            #expect(response.status == 429)
+        }
+    }
+}
+
+@Suite("Fake upstream: in-stream errors")
+struct FakeStreamErrorTests {
+    @Test func streamErrorEventFollowsKChunks() async throws {
+        try await withFake { fake in
+            let openAI = try await stream(fake.openAIBaseURL + "/chat/completions",
+                                          json: #"{"model":"m","stream":true,"messages":[{"role":"user","content":"Hi"}]}"#,
+                                          headers: [("x-fake-stream-error-after-chunks", "2")])
+            #expect(openAI.status == 200)
+            #expect(openAI.error == nil)
+            let events = sseData(openAI.body)
+            #expect(events.count == 3)
+            #expect(events.last.flatMap(parseObject)?["error"] is [String: Any])
+
+            let anthropic = try await stream(fake.baseURL + "/v1/messages",
+                                             json: #"{"model":"c","max_tokens":5,"stream":true,"messages":[{"role":"user","content":"Hi"}]}"#,
+                                             headers: [("x-fake-stream-error-after-chunks", "1")])
+            #expect(anthropic.body.hasSuffix("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n"))
+            #expect(sseData(anthropic.body).count == 2)
+        }
+    }
+}
+
+@Suite("Fake upstream: cancellation before the first byte")
+struct FakeEarlyCancellationTests {
+    @Test func closingDuringLatencyCountsAsCancelled() async throws {
+        try await withFake { fake in
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            var request = HTTPClientRequest(url: fake.openAIBaseURL + "/chat/completions")
+            request.method = .POST
+            request.headers.add(name: "x-fake-latency-ms", value: "10000")
+            request.body = .bytes(.init(string: #"{"model":"m","stream":true,"messages":[{"role":"user","content":"x"}]}"#))
+            let call = Task { try await client.execute(request, timeout: .seconds(30)) }
+            #expect(await fake.waitForRequests(count: 1, timeout: .seconds(10)))
+            call.cancel()
+            _ = try? await call.value
+            try await client.shutdown()
+            #expect(await fake.waitForCancelledStream(timeout: .seconds(10)))
+            #expect(fake.counters.cancelledResponses == 1)
+        }
+    }
+}

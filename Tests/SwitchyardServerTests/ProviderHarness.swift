@@ -12,7 +12,7 @@ import Testing
 @testable import SwitchyardServer
 
 /// Log lines the gateway wrote, for usage that reaches only the request log.
-final class CapturedLogs: Sendable {
+final class RequestLogCapture: Sendable {
     struct Line: Sendable {
         let message: String
         let metadata: [String: String]
@@ -38,7 +38,7 @@ final class CapturedLogs: Sendable {
     }
 
     struct Handler: LogHandler {
-        let sink: CapturedLogs
+        let sink: RequestLogCapture
         var metadata: Logger.Metadata = [:]
         var logLevel: Logger.Level = .info
 
@@ -91,10 +91,10 @@ struct ProviderHarness {
         fake configuration: FakeUpstreamConfiguration = FakeUpstreamConfiguration(clock: clock),
         azureExtra: String = "",
         gateways: String = "",
-        _ body: @Sendable (any TestClientProtocol, FakeUpstream, CapturedLogs) async throws -> Void
+        _ body: @Sendable (any TestClientProtocol, FakeUpstream, RequestLogCapture) async throws -> Void
     ) async throws {
         let fake = try await FakeUpstream.start(configuration)
-        let logs = CapturedLogs()
+        let logs = RequestLogCapture()
         do {
             var c = try ConfigurationParser.parse(yaml(fake: fake, azureExtra: azureExtra, gateways: gateways), environment: [:])
             c.listen.port = 0

@@ -1,3 +1,14 @@
+/// One server-sent event: the `event:` name (nil when absent) and the joined `data:` lines.
+public struct SSEEvent: Sendable, Hashable {
+    public var event: String?
+    public var data: String
+
+    public init(event: String?, data: String) {
+        self.event = event
+        self.data = data
+    }
+}
+
 /// Incremental WHATWG-style SSE parsing: lines end in LF, CRLF or CR (Google sends CRLF), an event
 /// ends at a blank line, `:` lines are comments, the space after `field:` is optional. Bytes can be fed
 /// in any split, including between the CR and LF of one line break.

@@ -1,9 +1,44 @@
 import ServiceLifecycle
+import SwitchyardCore
+import SwitchyardFakeUpstream
 import SwitchyardProviders
 
-/// `serve --demo`: the built-in fake provider answers for every provider without a key.
+/// `serve --demo`: the built-in fake provider answers for every provider without a key, with
+/// answers marked "[simulated]".
 public enum DemoMode {
-    public static func start(configuration: inout GatewayConfiguration, environment: [String: String]) async throws -> any Service {
-        throw GatewayError.invalidProvider("--demo needs the fake provider, which is not built yet")
+    public struct Started: Sendable {
+        public let service: any Service
+        /// What to print at startup.
+        public let banner: String
+    }
+
+    public static func start(configuration: inout GatewayConfiguration, environment: [String: String]) async throws -> Started {
+        let fake = try await FakeUpstream.start(FakeUpstreamConfiguration(host: "127.0.0.1", port: 0, simulatedMarker: true))
+        let table = ProviderTable(settings: configuration.providers, environment: environment)
+        var simulated: [String] = []
+        for provider in table.providers where provider.keys.isEmpty && !provider.isCustom {
+            var settings = configuration.providers[provider.slug] ?? ProviderSettings()
+            switch provider.family {
+            case .openAICompatible, .azureOpenAI: settings.baseURL = fake.openAIBaseURL
+            case .anthropic, .gemini, .workersAI: settings.baseURL = fake.baseURL
+            }
+            settings.keys = ["default": "demo-key"]
+            configuration.providers[provider.slug] = settings
+            simulated.append(provider.slug)
+        }
+        let banner = simulated.isEmpty
+            ? "switchyard --demo: every provider has a key; the simulated provider at \(fake.baseURL) is unused"
+            : "switchyard --demo: SIMULATED answers (prefixed \"[simulated]\") from the built-in fake provider at \(fake.baseURL) for: \(simulated.joined(separator: ", "))"
+        return Started(service: FakeUpstreamService(upstream: fake), banner: banner)
+    }
+}
+
+/// Stops the demo's fake provider with the gateway.
+struct FakeUpstreamService: Service {
+    let upstream: FakeUpstream
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await upstream.shutdown()
     }
 }

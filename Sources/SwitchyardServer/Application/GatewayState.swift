@@ -85,15 +85,15 @@ struct RequestRecord: Sendable {
     }
 
     /// The gateway's own response headers.
-    func headers(cacheStatus: Bool = true) -> HTTPFields {
+    func headers() -> HTTPFields {
         var h = HTTPFields()
-        h[HTTPField.Name("cf-aig-log-id")!] = logID
-        h[HTTPField.Name("cf-aig-event-id")!] = eventID
+        h[.cfAigLogID] = logID
+        h[.cfAigEventID] = eventID
         if let provider {
-            h[HTTPField.Name("cf-aig-step")!] = String(step)
-            h[HTTPField.Name("cf-aig-provider")!] = provider
-            if let model { h[HTTPField.Name("cf-aig-model")!] = model }
-            if cacheStatus { h[HTTPField.Name("cf-aig-cache-status")!] = "MISS" }
+            h[.cfAigStep] = String(step)
+            h[.cfAigProvider] = provider
+            if let model { h[.cfAigModel] = model }
+            h[.cfAigCacheStatus] = "MISS"
         }
         return h
     }

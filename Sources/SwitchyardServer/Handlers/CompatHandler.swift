@@ -81,7 +81,7 @@ struct CompatHandler {
         case .stream(let events):
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
-            headers[HTTPField.Name("x-accel-buffering")!] = "no"
+            headers[.xAccelBuffering] = "no"
             let finalRecord = record
             let state = self.state
             let inbound = request

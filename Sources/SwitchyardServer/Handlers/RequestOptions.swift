@@ -10,6 +10,12 @@ extension HTTPField.Name {
     static let cfAigRetryDelay = Self("cf-aig-retry-delay")!
     static let cfAigBackoff = Self("cf-aig-backoff")!
     static let cfAigByokAlias = Self("cf-aig-byok-alias")!
+    static let cfAigLogID = Self("cf-aig-log-id")!
+    static let cfAigStep = Self("cf-aig-step")!
+    static let cfAigProvider = Self("cf-aig-provider")!
+    static let cfAigModel = Self("cf-aig-model")!
+    static let cfAigCacheStatus = Self("cf-aig-cache-status")!
+    static let xAccelBuffering = Self("x-accel-buffering")!
 }
 
 /// The `cf-aig-*` request headers that steer one dispatch, validated (bad values are 400/2043).
