@@ -18,17 +18,18 @@ public struct AnthropicAdapter: ProviderAdapter {
         )
     }
 
-    public func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer {
-        guard let json = try? JSONValue.parse(String(buffer: body)) else { return body }
+    public func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer? {
+        guard let json = try? JSONValue.parse(String(buffer: body)), json.objectValue != nil else { return nil }
         return AnthropicTranslation.response(json, model: request.model, created: AdapterRequest.now).translatedBuffer
     }
 
-    public func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> ByteBuffer {
-        AnthropicTranslation.error(status: status, body: try? JSONValue.parse(String(buffer: body))).body.translatedBuffer
+    public func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> (status: Int, body: ByteBuffer) {
+        let translated = AnthropicTranslation.error(status: status, body: try? JSONValue.parse(String(buffer: body)))
+        return (translated.status, translated.body.translatedBuffer)
     }
 
     public func makeStreamTranslator(request: AdapterRequest, prepared: PreparedRequest) -> any StreamTranslator {
-        TranslatingStream(inner: AnthropicStreamTranslator(model: request.model, includeUsage: request.includeUsage, created: AdapterRequest.now, id: nil))
+        TranslatingStream(inner: AnthropicStreamTranslator(model: request.model, includeUsage: request.clientWantsStreamUsage, created: AdapterRequest.now, id: nil))
     }
 
     public var modelsPath: String? { nil }

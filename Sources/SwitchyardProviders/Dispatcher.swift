@@ -160,7 +160,7 @@ public struct Dispatcher: Sendable {
 
         let timeout = attempt.timeout ?? request.timeout ?? defaultTimeout
         let response = try await execute(upstreamRequest, timeout: timeout, provider: provider.slug, logger: logger)
-        let status = Int(response.status.code)
+        var status = Int(response.status.code)
         let responseHeaders = response.headers.compactMap { h -> (String, String)? in
             let name = h.name.lowercased()
             return HeaderPolicy.forwardsResponseHeader(name) && name != "content-encoding" ? (name, h.value) : nil
@@ -171,8 +171,9 @@ public struct Dispatcher: Sendable {
         }
         guard (200..<300).contains(status) else {
             let body = try await collect(response, provider: provider.slug)
-            let normalized = provider.adapter.translateError(status: status, body: body, provider: provider)
-            return outcome(.buffered(normalized), headers: Self.replacingContentType(responseHeaders, with: "application/json"))
+            let translated = provider.adapter.translateError(status: status, body: body, provider: provider)
+            status = translated.status
+            return outcome(.buffered(translated.body), headers: Self.replacingContentType(responseHeaders, with: "application/json"))
         }
         let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
         if request.stream, contentType.hasPrefix("text/event-stream") {
@@ -180,9 +181,10 @@ public struct Dispatcher: Sendable {
             let events = UpstreamEventStream(body: response.body, translator: translator, usage: usage, provider: provider.slug)
             return outcome(.stream(events), headers: responseHeaders)
         }
-        let body = provider.adapter.translateResponse(try await collect(response, provider: provider.slug), request: adapterRequest)
-        guard let scanned = try? JSONObjectBody(bytes: Array(body.readableBytesView)) else {
-            throw GatewayError.unreachable(provider: provider.slug, reason: "malformed response body (not a JSON object)")
+        guard let body = provider.adapter.translateResponse(try await collect(response, provider: provider.slug), request: adapterRequest),
+              let scanned = try? JSONObjectBody(bytes: Array(body.readableBytesView))
+        else {
+            throw GatewayError.unreachable(provider: provider.slug, reason: "malformed response body")
         }
         if let u = scanned.value("usage") { usage.record(UsageParser.usage(fromUsageObject: u)) }
         return outcome(.buffered(body), headers: responseHeaders)

@@ -20,8 +20,8 @@ public struct GeminiAdapter: ProviderAdapter {
         return PreparedRequest(path: "/" + translated.path, body: Array(TranslationJSON.encode(translated.body).utf8))
     }
 
-    public func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer {
-        guard let json = try? JSONValue.parse(String(buffer: body)) else { return body }
+    public func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer? {
+        guard let json = try? JSONValue.parse(String(buffer: body)), json.objectValue != nil else { return nil }
         switch request.operation {
         case .chatCompletions:
             return GeminiTranslation.response(json, model: request.model, created: AdapterRequest.now).translatedBuffer
@@ -31,12 +31,13 @@ public struct GeminiAdapter: ProviderAdapter {
         }
     }
 
-    public func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> ByteBuffer {
-        GeminiTranslation.error(status: status, body: try? JSONValue.parse(String(buffer: body))).body.translatedBuffer
+    public func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> (status: Int, body: ByteBuffer) {
+        let translated = GeminiTranslation.error(status: status, body: try? JSONValue.parse(String(buffer: body)))
+        return (translated.status, translated.body.translatedBuffer)
     }
 
     public func makeStreamTranslator(request: AdapterRequest, prepared: PreparedRequest) -> any StreamTranslator {
-        TranslatingStream(inner: GeminiStreamTranslator(model: request.model, includeUsage: request.includeUsage, created: AdapterRequest.now, id: nil))
+        TranslatingStream(inner: GeminiStreamTranslator(model: request.model, includeUsage: request.clientWantsStreamUsage, created: AdapterRequest.now, id: nil))
     }
 
     public var modelsPath: String? { nil }

@@ -35,10 +35,10 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
         return PreparedRequest(path: path, body: request.body.rewritten(setting: replacements), stripUsageChunk: strip)
     }
 
-    public func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer { body }
+    public func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer? { body }
 
-    public func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> ByteBuffer {
-        OpenAIErrorBody.normalize(status: status, body: body)
+    public func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> (status: Int, body: ByteBuffer) {
+        (status, OpenAIErrorBody.normalize(status: status, body: body))
     }
 
     public func makeStreamTranslator(request: AdapterRequest, prepared: PreparedRequest) -> any StreamTranslator {

@@ -48,18 +48,23 @@ public struct PreparedRequest: Sendable {
 }
 
 /// Translates between the client's OpenAI format and one provider family's wire format.
-/// OpenAI-compatible providers translate nothing; Anthropic and Gemini adapters translate both ways.
+/// OpenAI-compatible providers translate nothing; Anthropic and Gemini translate everything.
 public protocol ProviderAdapter: Sendable {
     /// Throws `GatewayError` (gateway envelope) or `TranslationError` (the request asks for something
     /// the provider cannot do: answered as an OpenAI-shaped 400 naming the `param`).
     func prepare(_ request: AdapterRequest, provider: UpstreamProvider) throws -> PreparedRequest
-    /// A successful non-streaming body, as OpenAI's format.
-    func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer
-    /// An upstream error body, as OpenAI's `{"error":{...}}`.
-    func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> ByteBuffer
+    /// A successful non-streaming body, as OpenAI's format; nil when the body cannot be understood.
+    func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer?
+    /// An upstream error, as OpenAI's `{"error":{...}}` (the status may be mapped too).
+    func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> (status: Int, body: ByteBuffer)
     func makeStreamTranslator(request: AdapterRequest, prepared: PreparedRequest) -> any StreamTranslator
     /// Path of the model list, if the provider has one in OpenAI's format.
     var modelsPath: String? { get }
+}
+
+extension AdapterRequest {
+    /// Whether the client asked for the usage chunk of a stream.
+    public var clientWantsStreamUsage: Bool { body.value("stream_options")?["include_usage"]?.boolValue == true }
 }
 
 /// Turns upstream SSE events into OpenAI chunk payloads (the text after `data: `), incrementally.
@@ -77,13 +82,11 @@ struct UnsupportedAdapter: ProviderAdapter {
     func prepare(_ request: AdapterRequest, provider: UpstreamProvider) throws(GatewayError) -> PreparedRequest {
         throw .invalidProvider("provider '\(provider.slug)' (\(family.rawValue) format) is not available on the compat endpoint yet; use the passthrough path /\(provider.pathSlug)/...")
     }
-    func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer { body }
-    func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> ByteBuffer {
-        OpenAIErrorBody.normalize(status: status, body: body)
+    func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer? { body }
+    func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> (status: Int, body: ByteBuffer) {
+        (status, OpenAIErrorBody.normalize(status: status, body: body))
     }
-    func makeStreamTranslator(request: AdapterRequest, prepared: PreparedRequest) -> any StreamTranslator {
-        OpenAIStreamTranslator(stripUsageChunk: false)
-    }
+    func makeStreamTranslator(request: AdapterRequest, prepared: PreparedRequest) -> any StreamTranslator { OpenAIStreamTranslator(stripUsageChunk: false) }
     var modelsPath: String? { nil }
 }
 
@@ -97,11 +100,6 @@ extension AdapterRequest {
         object["model"] = .string(model)
         object["stream"] = .bool(stream)
         return .object(object)
-    }
-
-    /// The client asked for the final usage chunk (`stream_options.include_usage`).
-    public var includeUsage: Bool {
-        (overrides["stream_options"] ?? body.value("stream_options"))?["include_usage"]?.boolValue ?? false
     }
 
     /// For `created` in translated responses.

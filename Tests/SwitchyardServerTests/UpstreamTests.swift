@@ -25,6 +25,8 @@ import Testing
           groq: { base_url: "\(upstream.openAIBaseURL)", keys: { default: gsk-stored } }
           workers-ai: { base_url: "\(upstream.baseURL)", keys: { default: cf-token } }
           my-vllm: { kind: openai-compatible, base_url: "\(upstream.openAIBaseURL)" }
+          anthropic: { base_url: "\(upstream.baseURL)", keys: { default: sk-ant-stored } }
+          google-ai-studio: { base_url: "\(upstream.baseURL)", keys: { default: AIza-stored } }
         \(extra)
         """
     }
@@ -366,6 +368,70 @@ extension UpstreamTests {
             let events = Self.events(ByteBuffer(string: viaGateway ?? ""))
             #expect(events.last == "[DONE]")
             #expect(!events.contains { $0.contains("\"usage\":{") })
+        }
+    }
+}
+
+/// Anthropic and Gemini behind the compat endpoint: translated both ways, streams included.
+extension UpstreamTests {
+    static func content(_ events: [String]) throws -> String {
+        try events.dropLast().compactMap { e -> String? in
+            try JSONValue.parse(e)["choices"]?.arrayValue?.first?["delta"]?["content"]?.stringValue
+        }.joined()
+    }
+
+    @Test func anthropicThroughCompat() async throws {
+        try await withGateway { upstream, client in
+            try await client.execute(uri: "/compat/chat/completions", method: .post, body: Self.chat("anthropic/claude-sonnet-4-5")) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response.body)
+                #expect(body["object"] == .string("chat.completion"))
+                #expect(body["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue?.contains("hello") == true)
+                #expect((body["usage"]?["total_tokens"]?.numberValue ?? 0) > 0)
+                #expect(response.headers[HTTPField.Name("cf-aig-provider")!] == "anthropic")
+            }
+            let request = try #require(upstream.requests().last)
+            #expect(request.path == "/v1/messages")
+            #expect(request.header("x-api-key") == "sk-ant-stored")
+            #expect(request.header("anthropic-version") == "2023-06-01")
+            #expect(request.header("authorization") == nil)
+            #expect(request.model == "claude-sonnet-4-5")
+
+            try await client.execute(uri: "/compat/chat/completions", method: .post, body: Self.chat("anthropic/claude-sonnet-4-5", stream: true)) { response in
+                #expect(response.headers[.contentType] == "text/event-stream")
+                let events = Self.events(response.body)
+                #expect(events.last == "[DONE]")
+                let text = try Self.content(events)
+                #expect(text.contains("hello"))
+                #expect(!events.contains { $0.contains("\"usage\":{") })
+            }
+            try await client.execute(uri: "/compat/chat/completions", method: .post, headers: [HTTPField.Name("x-fake-status")!: "529"], body: Self.chat("anthropic/claude-sonnet-4-5")) { response in
+                #expect(response.status.code == 529)
+                let error = try #require(try Self.json(response.body)["error"]?.objectValue)
+                #expect(error["type"] == .string("overloaded_error"))
+            }
+        }
+    }
+
+    @Test func geminiThroughCompat() async throws {
+        try await withGateway { upstream, client in
+            try await client.execute(uri: "/compat/chat/completions", method: .post, body: Self.chat("google-ai-studio/gemini-2.5-flash")) { response in
+                #expect(response.status == .ok)
+                let body = try Self.json(response.body)
+                #expect(body["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue?.contains("hello") == true)
+            }
+            let request = try #require(upstream.requests().last)
+            #expect(request.path == "/v1beta/models/gemini-2.5-flash:generateContent")
+            #expect(request.header("x-goog-api-key") == "AIza-stored")
+            try await client.execute(uri: "/compat/chat/completions", method: .post, body: Self.chat("google-ai-studio/gemini-2.5-flash", stream: true, extra: #","stream_options":{"include_usage":true}"#)) { response in
+                let events = Self.events(response.body)
+                #expect(events.last == "[DONE]")
+                let text = try Self.content(events)
+                #expect(text.contains("hello"))
+                let usage = try JSONValue.parse(events[events.count - 2])
+                #expect((usage["usage"]?["total_tokens"]?.numberValue ?? 0) > 0)
+            }
+            #expect(upstream.requests().last?.uri == "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse")
         }
     }
 }
