@@ -50,6 +50,9 @@ FAKE_URL="$(wait_for_address "$WORK/fake.log" fake-upstream)"
 
 export INTEROP_GATEWAY_TOKEN="gw-interop-token"
 export INTEROP_OPENAI_KEY="sk-stored-openai"
+export INTEROP_ANTHROPIC_KEY="sk-ant-stored"
+export INTEROP_GEMINI_KEY="goog-stored"
+export INTEROP_WORKERS_AI_KEY="cf-stored"
 cat >"$WORK/switchyard.yaml" <<YAML
 gateways:
   default:
@@ -66,10 +69,13 @@ providers:
     keys: { default: "gsk-stored-groq" }
   anthropic:
     base_url: ${FAKE_URL}
-    keys: { default: "sk-ant-stored" }
+    keys: { default: "\${INTEROP_ANTHROPIC_KEY}" }
   google-ai-studio:
     base_url: ${FAKE_URL}
-    keys: { default: "AIza-stored" }
+    keys: { default: "\${INTEROP_GEMINI_KEY}" }
+  workers-ai:
+    base_url: ${FAKE_URL}/client/v4/accounts/interop/ai
+    keys: { default: "\${INTEROP_WORKERS_AI_KEY}" }
 YAML
 
 (cd "$WORK" && exec "$BIN/switchyard" serve --config "$WORK/switchyard.yaml" --routes "$ROOT/routes" --port 0) >"$WORK/switchyard.log" 2>&1 &

@@ -137,14 +137,23 @@ public struct Dispatcher: Sendable {
             throw GatewayError.invalidProvider("provider '\(provider.slug)' is not configured: \(problem)")
         }
         let adapterRequest = AdapterRequest(operation: request.operation, body: request.body, model: attempt.model, stream: request.stream, overrides: attempt.overrides)
-        let prepared = try provider.adapter.prepare(adapterRequest, provider: provider)
+        let prepared: PreparedRequest
+        do {
+            prepared = try provider.adapter.prepare(adapterRequest, provider: provider)
+        } catch let error as TranslationError {
+            // Answered like an upstream 400 in OpenAI's shape, so the client sees which `param` to fix.
+            return DispatchOutcome(
+                step: attempt.step, provider: provider.slug, model: attempt.model, status: error.status,
+                headers: [("content-type", "application/json")], body: .buffered(error.openAIBody.translatedBuffer), usage: UsageRecorder()
+            )
+        }
         var headers = HTTPHeaders()
         for (name, value) in request.headers { headers.add(name: name, value: value) }
         for (name, value) in prepared.headers { headers.replaceOrAdd(name: name, value: value) }
         try authenticate(&headers, credential: request.credential, provider: provider)
         headers.replaceOrAdd(name: "content-type", value: "application/json")
 
-        var upstreamRequest = HTTPClientRequest(url: provider.baseURL + prepared.path)
+        var upstreamRequest = HTTPClientRequest(url: (prepared.baseURL ?? provider.baseURL) + prepared.path)
         upstreamRequest.method = .POST
         upstreamRequest.headers = headers
         upstreamRequest.body = .bytes(ByteBuffer(bytes: prepared.body))

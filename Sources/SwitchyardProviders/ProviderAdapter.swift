@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import SwitchyardCore
 
@@ -34,19 +35,24 @@ public struct PreparedRequest: Sendable {
     public var headers: [(String, String)]
     /// The client did not ask for the usage chunk the gateway requested for itself.
     public var stripUsageChunk: Bool
+    /// Replaces the provider's base URL for this request (Azure: the resource named by the model).
+    public var baseURL: String?
 
-    public init(path: String, body: [UInt8], headers: [(String, String)] = [], stripUsageChunk: Bool = false) {
+    public init(path: String, body: [UInt8], headers: [(String, String)] = [], stripUsageChunk: Bool = false, baseURL: String? = nil) {
         self.path = path
         self.body = body
         self.headers = headers
         self.stripUsageChunk = stripUsageChunk
+        self.baseURL = baseURL
     }
 }
 
 /// Translates between the client's OpenAI format and one provider family's wire format.
 /// OpenAI-compatible providers translate nothing; Anthropic and Gemini translate everything.
 public protocol ProviderAdapter: Sendable {
-    func prepare(_ request: AdapterRequest, provider: UpstreamProvider) throws(GatewayError) -> PreparedRequest
+    /// Throws `GatewayError` (gateway envelope) or `TranslationError` (the request asks for something
+    /// the provider cannot do: answered as an OpenAI-shaped 400 naming the `param`).
+    func prepare(_ request: AdapterRequest, provider: UpstreamProvider) throws -> PreparedRequest
     /// A successful non-streaming body, as OpenAI's format; nil when the body cannot be understood.
     func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer?
     /// An upstream error, as OpenAI's `{"error":{...}}` (the status may be mapped too).
@@ -69,7 +75,7 @@ public protocol StreamTranslator: Sendable {
     var usage: Usage? { get }
 }
 
-/// Families whose translation adapters are not written yet: passthrough works, compat does not.
+/// A family without a compat translation: passthrough works, compat does not.
 struct UnsupportedAdapter: ProviderAdapter {
     let family: ProviderInfo.Family
 
@@ -82,4 +88,46 @@ struct UnsupportedAdapter: ProviderAdapter {
     }
     func makeStreamTranslator(request: AdapterRequest, prepared: PreparedRequest) -> any StreamTranslator { OpenAIStreamTranslator(stripUsageChunk: false) }
     var modelsPath: String? { nil }
+}
+
+extension AdapterRequest {
+    /// The whole OpenAI body with the route's overrides applied, for adapters that rebuild the request.
+    public func openAIJSON() throws(TranslationError) -> JSONValue {
+        guard var object = (try? JSONValue.parse(Data(body.bytes)))?.objectValue else {
+            throw TranslationError(message: "The request body must be a JSON object.", param: nil)
+        }
+        for (key, value) in overrides where key != "model" { object[key] = value }
+        object["model"] = .string(model)
+        object["stream"] = .bool(stream)
+        return .object(object)
+    }
+
+    /// For `created` in translated responses.
+    static var now: Int { Int(Date().timeIntervalSince1970) }
+}
+
+/// Adapts a provider stream translator (event name + data → OpenAI payloads) to `StreamTranslator`.
+struct TranslatingStream<Inner: ProviderStreamTranslator>: StreamTranslator {
+    var inner: Inner
+
+    mutating func translate(_ event: SSEEvent) -> [String] { inner.translate(event: event.event, data: event.data) }
+    mutating func finish() -> [String] { inner.finish() }
+    /// Nil until the provider has reported any tokens (an error before `message_start`, say).
+    var usage: Usage? { inner.usage.totalTokens > 0 ? inner.usage : nil }
+}
+
+/// What the translation layer's stream translators have in common.
+protocol ProviderStreamTranslator: Sendable {
+    mutating func translate(event: String?, data: String) -> [String]
+    mutating func finish() -> [String]
+    var usage: Usage { get }
+}
+
+extension AnthropicStreamTranslator: ProviderStreamTranslator {}
+extension GeminiStreamTranslator: ProviderStreamTranslator {}
+extension WorkersAIStreamTranslator: ProviderStreamTranslator {}
+
+extension JSONValue {
+    /// Encoded as the translation layer encodes (stable key order).
+    var translatedBuffer: ByteBuffer { ByteBuffer(string: TranslationJSON.encode(self)) }
 }

@@ -5,11 +5,19 @@ public struct ProviderSettings: Sendable, Hashable {
     public var kind: ProviderInfo.Family?
     public var baseURL: String?
     public var keys: [String: String]?
+    /// Azure OpenAI: the resource filling `{resource}` in the base URL, a fixed deployment, `api-version`.
+    public var resource: String?
+    public var deployment: String?
+    public var apiVersion: String?
 
-    public init(kind: ProviderInfo.Family? = nil, baseURL: String? = nil, keys: [String: String]? = nil) {
+    public init(kind: ProviderInfo.Family? = nil, baseURL: String? = nil, keys: [String: String]? = nil,
+                resource: String? = nil, deployment: String? = nil, apiVersion: String? = nil) {
         self.kind = kind
         self.baseURL = baseURL
         self.keys = keys
+        self.resource = resource
+        self.deployment = deployment
+        self.apiVersion = apiVersion
     }
 }
 
@@ -36,12 +44,19 @@ public struct ProviderTable: Sendable {
                 } else {
                     problem = "set CLOUDFLARE_ACCOUNT_ID or providers.\(info.slug).base_url"
                 }
+            }
+            let family = s?.kind ?? info.family
+            var adapter: (any ProviderAdapter)?
+            if family == .azureOpenAI {
+                // `{resource}` left in the base URL is filled per request from the model or the path.
+                if let resource = s?.resource { base = base.replacingOccurrences(of: "{resource}", with: resource) }
+                adapter = AzureOpenAIAdapter(resource: s?.resource, deployment: s?.deployment, apiVersion: s?.apiVersion)
             } else if base.contains("{resource}") {
                 problem = "set providers.\(info.slug).base_url"
             }
             list.append(UpstreamProvider(
-                slug: info.slug, pathSlug: info.pathSlug, family: s?.kind ?? info.family, baseURL: base, auth: info.auth,
-                keys: keys, keyVariables: info.keyVariables, isCustom: false, configurationProblem: problem
+                slug: info.slug, pathSlug: info.pathSlug, family: family, baseURL: base, auth: info.auth,
+                keys: keys, keyVariables: info.keyVariables, isCustom: false, configurationProblem: problem, adapter: adapter
             ))
         }
         for (slug, s) in settings.sorted(by: { $0.key < $1.key }) where ProviderCatalog.provider(slug: slug) == nil {

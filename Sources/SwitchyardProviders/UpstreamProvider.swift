@@ -49,6 +49,14 @@ public struct UpstreamProvider: Sendable {
         }
     }
 
+    /// The same provider with another base URL (Azure: the resource named by a passthrough path).
+    public func with(baseURL: String) -> UpstreamProvider {
+        UpstreamProvider(
+            slug: slug, pathSlug: pathSlug, family: family, baseURL: baseURL, auth: auth, keys: keys, keyVariables: keyVariables,
+            isCustom: isCustom, configurationProblem: configurationProblem, adapter: adapter
+        )
+    }
+
     /// Request headers through which a client may send its own key for this provider.
     public static let credentialHeaders: Set<String> = ["authorization", "x-api-key", "x-goog-api-key", "api-key"]
 }
@@ -61,7 +69,7 @@ public enum ProviderAdapters {
         case .workersAI: OpenAICompatibleAdapter(chatPath: "/v1/chat/completions", embeddingsPath: "/v1/embeddings", modelsPath: nil)
         case .anthropic: AnthropicAdapter()
         case .gemini: GeminiAdapter()
-        case .azureOpenAI: UnsupportedAdapter(family: family)
+        case .azureOpenAI: AzureOpenAIAdapter()
         }
     }
 }

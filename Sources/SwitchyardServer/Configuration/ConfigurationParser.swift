@@ -283,7 +283,8 @@ private struct Reader {
         let keyPath = "providers.\(slug)"
         var s = ProviderSettings()
         var kindNode: Node?
-        for (k, _, v) in mapping(node, at: keyPath, allowed: ["kind", "base_url", "keys"]) {
+        let azureKeys = slug == "azure-openai" ? ["resource", "deployment", "api_version"] : []
+        for (k, _, v) in mapping(node, at: keyPath, allowed: ["kind", "base_url", "keys"] + azureKeys) {
             switch k {
             case "kind":
                 kindNode = v
@@ -311,6 +312,22 @@ private struct Reader {
                     }
                 }
                 s.keys = keys
+            case "resource", "deployment":
+                if let name = string(v, at: "\(keyPath).\(k)") {
+                    if AzureOpenAIAdapter.isName(Substring(name)) {
+                        if k == "resource" { s.resource = name } else { s.deployment = name }
+                    } else {
+                        error(v, "'\(keyPath).\(k)' must be an Azure name (letters, digits, '-', '_', '.'), found '\(name)'")
+                    }
+                }
+            case "api_version":
+                if let version = string(v, at: "\(keyPath).api_version") {
+                    if !version.isEmpty, version.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") }) {
+                        s.apiVersion = version
+                    } else {
+                        error(v, "'\(keyPath).api_version' must look like 2024-10-21 or v1, found '\(version)'")
+                    }
+                }
             default: break
             }
         }

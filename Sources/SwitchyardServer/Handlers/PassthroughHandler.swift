@@ -19,7 +19,9 @@ struct PassthroughHandler {
         var request = request
         let body = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
         let query = request.uri.string.firstIndex(of: "?").map { String(request.uri.string[$0...]) } ?? ""
-        let pathAndQuery = Self.join(baseURL: provider.baseURL, rest: rest) + query
+        let (provider, upstreamRest) = try Self.native(provider: provider, rest: rest)
+        let upstreamPath = Self.join(baseURL: provider.baseURL, rest: upstreamRest)
+        let pathAndQuery = upstreamPath + query
 
         let connectionListed = HeaderPolicy.connectionTokens(request.headers[.connection])
         var headers: [(String, String)] = []
@@ -28,10 +30,16 @@ struct PassthroughHandler {
             let name = field.name.canonicalName
             guard HeaderPolicy.forwardsRequestHeader(name, connectionListed: connectionListed) else { continue }
             if name == "authorization", auth.authorizationIsGatewayToken { continue }
+            if auth.gatewayTokenKeyHeaders.contains(name) { continue }
+            // An uncompressed answer is what lets usage be read from the bytes as they pass.
+            if name == "accept-encoding" { continue }
             if Self.credentialHeaders.contains(name) { carriesCredential = true }
             headers.append((name, field.value))
         }
-        if let model = Self.model(in: body) { record.model = model }
+        if provider.family == .anthropic, !request.headers.contains(where: { $0.name.canonicalName == "anthropic-version" }) {
+            headers.append(("anthropic-version", AnthropicAdapter.defaultVersion))
+        }
+        if let model = Self.model(in: body) ?? Self.model(inPath: upstreamPath) { record.model = model }
         let response = try await state.dispatcher.passthrough(
             provider: provider, method: HTTPMethod(rawValue: request.method.rawValue), pathAndQuery: pathAndQuery, headers: headers,
             body: body, credential: carriesCredential ? .clientHeaders : .stored(alias: options.keyAlias),
@@ -45,20 +53,60 @@ struct PassthroughHandler {
         let finalRecord = record
         let state = self.state
         let inbound = request
+        let tap = NativeUsageTap(family: provider.family, path: upstreamPath, contentType: response.headers.first(name: "content-type") ?? "", status: status)
         return Response(status: .init(code: status), headers: responseHeaders, body: ResponseBody { writer in
+            var tap = tap
             do {
                 try await inbound.body.consumeWithCancellationOnInboundClose { _ in
                     for try await chunk in response.body {
+                        tap.observe(chunk)
                         try await writer.write(chunk)
                     }
                 }
             } catch {
-                state.logRequest(finalRecord, status: status, note: "response ended early: \(error)")
+                state.logRequest(finalRecord, status: status, usage: tap.finish(), note: "response ended early: \(error)")
                 throw error
             }
-            state.logRequest(finalRecord, status: status)
+            state.logRequest(finalRecord, status: status, usage: tap.finish())
             try await writer.finish(nil)
         })
+    }
+
+    /// Cloudflare's path layouts that are not a plain suffix of the base URL: Workers AI models
+    /// (`/workers-ai/@cf/meta/...` → `{base}/run/@cf/meta/...`) and Azure
+    /// (`/azure-openai/{resource}/{deployment}/...` → `https://{resource}…/openai/deployments/{deployment}/...`).
+    static func native(provider: UpstreamProvider, rest: String) throws(GatewayError) -> (UpstreamProvider, String) {
+        switch provider.family {
+        case .workersAI where rest.hasPrefix("/@"):
+            return (provider, "/run" + rest)
+        case .azureOpenAI:
+            let parts = rest.split(separator: "/", maxSplits: 2, omittingEmptySubsequences: false)
+            // parts[0] is the empty segment before the leading slash; `/v1/...` is Azure's unversioned API.
+            if parts.count > 1, parts[1] == "v1" || parts[1] == "deployments" {
+                guard let base = AzureOpenAIAdapter.baseURL(provider.baseURL, resource: nil) else {
+                    throw .invalidProvider("provider 'azure-openai' needs a resource: use /azure-openai/{resource}/{deployment}/..., or set providers.azure-openai.resource or base_url")
+                }
+                return (provider.with(baseURL: base), rest)
+            }
+            guard parts.count == 3, AzureOpenAIAdapter.isName(parts[1]), let slash = parts[2].firstIndex(of: "/"),
+                  AzureOpenAIAdapter.isName(parts[2][..<slash]) else {
+                throw .invalidRequest("azure-openai passthrough paths are /azure-openai/{resource}/{deployment}/{operation}, got '/azure-openai\(rest)'")
+            }
+            let base = AzureOpenAIAdapter.baseURL(provider.baseURL, resource: String(parts[1])) ?? provider.baseURL
+            return (provider.with(baseURL: base), "/deployments/" + parts[2])
+        default:
+            return (provider, rest)
+        }
+    }
+
+    /// Gemini and Workers AI name the model in the path (`/models/gemini-2.5-flash:generateContent`, `/run/@cf/...`).
+    static func model(inPath path: String) -> String? {
+        if let range = path.range(of: "/models/") {
+            let tail = path[range.upperBound...]
+            return String(tail[..<(tail.firstIndex(of: ":") ?? tail.endIndex)])
+        }
+        if let range = path.range(of: "/run/") { return String(path[range.upperBound...]) }
+        return nil
     }
 
     /// `/openai/v1/chat/completions` and `/openai/chat/completions` both reach

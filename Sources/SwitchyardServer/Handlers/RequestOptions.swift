@@ -60,15 +60,25 @@ struct ClientAuthentication: Sendable {
     let authorizationIsGatewayToken: Bool
     /// The bearer value of `Authorization`, when present and not a gateway token.
     let clientBearer: String?
+    /// Provider key headers (`x-api-key`, `x-goog-api-key`, `api-key`) whose value is a gateway token:
+    /// a native SDK given the gateway token as its key. Never forwarded; the stored key is used.
+    let gatewayTokenKeyHeaders: Set<String>
 
     init(headers: HTTPFields, gateway: GatewayState.Gateway) throws(GatewayError) {
         let bearer = headers[.authorization].flatMap(Self.bearerValue)
         let isToken = bearer.map { gateway.tokens.contains($0) } ?? false
         authorizationIsGatewayToken = isToken
         clientBearer = isToken ? nil : bearer
+        var keyHeaders: Set<String> = []
+        for name in ["x-api-key", "x-goog-api-key", "api-key"] {
+            if let value = headers[HTTPField.Name(name)!], gateway.tokens.contains(value.trimmingCharacters(in: .whitespaces)) {
+                keyHeaders.insert(name)
+            }
+        }
+        gatewayTokenKeyHeaders = keyHeaders
         if gateway.settings.authentication {
             let cfToken = headers[.cfAigAuthorization].flatMap(Self.bearerValue)
-            guard isToken || cfToken.map({ gateway.tokens.contains($0) }) == true else {
+            guard isToken || !keyHeaders.isEmpty || cfToken.map({ gateway.tokens.contains($0) }) == true else {
                 throw .unauthorized(headers[.cfAigAuthorization] == nil
                     ? "Unauthorized: this gateway requires 'cf-aig-authorization: Bearer <token>'"
                     : "Unauthorized: the gateway token is not valid")
