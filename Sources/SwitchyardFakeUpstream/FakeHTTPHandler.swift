@@ -106,7 +106,7 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 owedResponseIsStream = nil
                 let half = context.channel.allocator.buffer(bytes: bytes.prefix(bytes.count / 2))
                 context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(half)))).assumeIsolated().whenComplete { _ in
-                    self.reset(context: context)
+                    self.after(Self.resetGraceMs, context: context) { self.reset(context: context) }
                 }
                 return
             }
@@ -124,7 +124,9 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             if let limit = plan.resetAfterEvents, index >= min(limit, events.count - 1) {
                 owedResponseIsStream = nil
                 context.flush()
-                reset(context: context)
+                // A RST right behind the data can make the peer's kernel drop what it has not read
+                // yet; give the events written so far a moment to be consumed first.
+                after(Self.resetGraceMs, context: context) { self.reset(context: context) }
                 return
             }
             guard index < events.count else {
@@ -152,6 +154,8 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             written.assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         }
     }
+
+    static let resetGraceMs = 50
 
     /// RST instead of FIN: SO_LINGER with a zero timeout makes close() abort the connection.
     private func reset(context: ChannelHandlerContext) {
