@@ -8,7 +8,7 @@ enum RouteDirectory {
         let name = rawName.hasPrefix("dynamic/") ? String(rawName.dropFirst("dynamic/".count)) : rawName
         let (sources, failures) = RouteFileLoader.load([directory])
         if let f = failures.first, sources.isEmpty {
-            throw ValidationError(f.description)
+            throw CommandFailure(f.description)
         }
         let compiled = RouteCompiler.compile(sources)
         if let graph = compiled.graphs[name] { return graph }
@@ -17,13 +17,19 @@ enum RouteDirectory {
         where RouteCompiler.defaultName(forPath: path) == name || result.diagnostics.contains(where: { $0.message.contains("'\(name)'") && $0.message.hasPrefix("duplicate route") }) {
             if result.hasErrors {
                 let text = result.diagnostics.map(\.description).joined(separator: "\n")
-                throw ValidationError("route '\(name)' does not compile:\n\(text)")
+                throw CommandFailure("route '\(name)' does not compile:\n\(text)")
             }
         }
         let known = compiled.graphs.keys.sorted()
         var message = "unknown route '\(name)' in \(directory)"
         if let near = NameSuggestion.nearest(to: name, in: known) { message += "; did you mean '\(near)'?" }
         message += known.isEmpty ? " (no routes compiled)" : " (routes: \(known.joined(separator: ", ")))"
-        throw ValidationError(message)
+        throw CommandFailure(message)
     }
+}
+
+/// A failure that is not a usage mistake: printed as `Error: ...`, exit status 1, no usage text.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
