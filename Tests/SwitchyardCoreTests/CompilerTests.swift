@@ -184,3 +184,41 @@ import Testing
         #expect(NameSuggestion.distance("kitten", "sitting") == 3)
     }
 }
+
+@Suite struct YAMLFeatureTests {
+    @Test func mergeKeysShareSettings() throws {
+        let g = try #require(compile("""
+            defaults: &defaults
+              timeout: 20s
+              retries: 3
+            """.isEmpty ? "" : """
+            nodes:
+              a:
+                <<: &defaults { timeout: 20s, retries: 3 }
+                model: openai/gpt-5.2
+                fallback: b
+              b:
+                <<: *defaults
+                model: openai/gpt-5-mini
+                retries: 1
+            """).graph)
+        guard case .model(let a) = g.nodes[0].kind, case .model(let b) = g.nodes[1].kind else { Issue.record("models"); return }
+        #expect(a.timeout == 20 && a.retries == 3)
+        #expect(b.timeout == 20 && b.retries == 1)
+    }
+
+    @Test func leadingBangNeedsQuotes() {
+        let result = compile("nodes:\n  c:\n    if: !(metadata.plan == \"paid\")\n    then: openai/gpt-5.2\n    else: openai/gpt-5-mini\n")
+        #expect(result.graph == nil)
+        #expect(result.diagnostics.first?.message.contains("as a tag") == true, "\(diagnosticsText(result))")
+        let quoted = compile("nodes:\n  c:\n    if: '!(metadata.plan == \"paid\")'\n    then: openai/gpt-5.2\n    else: openai/gpt-5-mini\n")
+        #expect(quoted.graph != nil, "\(diagnosticsText(quoted))")
+    }
+
+    @Test func blockScalarExpressions() throws {
+        let result = compile("nodes:\n  c:\n    if: >\n      metadata.plan == \"paid\"\n      and metadata.seats > 3\n    then: openai/gpt-5.2\n    else: openai/gpt-5-mini\n")
+        let g = try #require(result.graph, "\(diagnosticsText(result))")
+        guard case .conditional(let c) = g.nodes[0].kind else { Issue.record("cond"); return }
+        #expect(c.condition.evaluate(RequestFacts(metadata: ["plan": .string("paid"), "seats": .number(5)])))
+    }
+}

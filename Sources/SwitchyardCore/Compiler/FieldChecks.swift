@@ -107,6 +107,10 @@ struct FieldChecks {
             sink.error(node.position, "'if' must be an expression or a condition map, found \(node.kindDescription)")
             return nil
         }
+        if let tag = s.explicitTag {
+            sink.error(node.position, "YAML reads '\(tag)' at the start of this expression as a tag", suggestion: "quote the whole expression: if: '\(tag) \(s.text)'")
+            return nil
+        }
         if case .bool(let b) = s.typed { return (.constant(b), s.text) }
         let (condition, issues) = ConditionParser.compile(s.text, limits: conditionLimits)
         for issue in issues {

@@ -57,6 +57,8 @@ struct YScalar: Sendable {
     enum Style: Sendable { case plain, singleQuoted, doubleQuoted, literal, folded }
     var text: String
     var style: Style
+    /// A tag written in the file (`!foo`): in a condition it means an unquoted leading `!`.
+    var explicitTag: String? = nil
 
     var isQuoted: Bool { style != .plain }
 
@@ -126,16 +128,26 @@ struct YAMLReader {
             case .folded: style = .folded
             default: style = .plain
             }
-            return .success(YNode(value: .scalar(YScalar(text: s.string, style: style)), position: position))
+            let tag = s.tag.rawValue
+            let explicit = tag.hasPrefix("tag:yaml.org,2002:") || tag.isEmpty || tag == "!" ? nil : tag
+            return .success(YNode(value: .scalar(YScalar(text: s.string, style: style, explicitTag: explicit)), position: position))
         case .mapping(let m):
             var pairs: [YPair] = []
+            var merged: [YPair] = []
             pairs.reserveCapacity(m.count)
             for (k, v) in m {
                 switch (convert(k, depth: depth + 1, budget: &budget), convert(v, depth: depth + 1, budget: &budget)) {
-                case (.success(let key), .success(let value)): pairs.append(YPair(key: key, value: value))
+                case (.success(let key), .success(let value)):
+                    // `<<: *defaults` (YAML merge keys) copies the keys a map does not set itself.
+                    if key.scalar?.text == "<<", key.scalar?.style == .plain, value.pairs != nil || value.items?.allSatisfy({ $0.pairs != nil }) == true {
+                        merged += value.pairs ?? value.items?.flatMap { $0.pairs ?? [] } ?? []
+                    } else {
+                        pairs.append(YPair(key: key, value: value))
+                    }
                 case (.failure(let f), _), (_, .failure(let f)): return .failure(f)
                 }
             }
+            for pair in merged where !pairs.contains(where: { $0.name == pair.name }) { pairs.append(pair) }
             return .success(YNode(value: .mapping(pairs), position: position))
         case .sequence(let s):
             var items: [YNode] = []
