@@ -222,3 +222,14 @@ import Testing
         #expect(c.condition.evaluate(RequestFacts(metadata: ["plan": .string("paid"), "seats": .number(5)])))
     }
 }
+
+@Suite struct BoundsTests {
+    @Test func hugeNumbersAreRefusedNotTrapped() throws {
+        let result = compile("nodes:\n  l:\n    rate: { limit: 1e300, per: 99999999999999999999d }\n    then: m\n  m:\n    model: openai/gpt-5.2\n    timeout: 400d\n")
+        #expect(result.diagnostics.map(\.message) == ["'99999999999999999999d' is too long: durations are at most 365d", "'400d' is too long: durations are at most 365d"])
+        let cf = compile(#"{"elements": [{"id": "s", "type": "start", "outputs": {"next": {"elementId": "m"}}}, {"id": "m", "type": "model", "properties": {"provider": "openai", "model": "gpt-5.2", "timeout": 1e300}}]}"#, path: "x.json")
+        #expect(cf.diagnostics.first?.message == "'1e+300ms' is too long: durations are at most 365d")
+        let big = try #require(compile("nodes:\n  l:\n    rate: { limit: 1e300, per: 365d }\n    then: openai/gpt-5.2\n").graph)
+        #expect(RouteGraphRenderer.dot(big).contains("rate 1e+300 per 365d"))
+    }
+}

@@ -76,6 +76,11 @@ import Testing
                 var run = RouteRun(graph: graph)
                 var r = SplitMix64(seed: UInt64(i))
                 _ = run.start(facts: RequestFacts(metadata: ["plan": .string("paid")]), limits: InMemoryLimitStore(), now: 0, rng: &r)
+                // ... and render for `graph` and `explain`.
+                #expect(!RouteGraphRenderer.mermaid(graph).isEmpty && !RouteGraphRenderer.dot(graph).isEmpty)
+                if i % 8 == 0 {
+                    #expect(RouteExplanation.render(graph: graph, facts: RequestFacts(), seed: UInt64(i), now: 0).contains("x-switchyard-path"))
+                }
             }
         }
         // The mutations are neither all harmless nor all fatal.

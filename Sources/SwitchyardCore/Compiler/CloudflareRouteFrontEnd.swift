@@ -207,7 +207,7 @@ struct CloudflareRouteFrontEnd {
             }
             var window: Double?
             if let w = prop["interval"] ?? prop["window"] {
-                if case .number(let n) = w.scalar?.typed, n > 0 { window = n } else if let text = w.text, let d = DurationText.parse(text) { window = d } else {
+                if case .number(let n) = w.scalar?.typed, n > 0 { window = checks.bounded(n, at: w.position, text: "\(RouteRun.format(n))s") } else if let text = w.text, let d = DurationText.parse(text) { window = checks.bounded(d, at: w.position, text: text) } else {
                     checks.sink.error(w.position, "the window must be a number of seconds greater than 0, found \(w.kindDescription)")
                 }
             } else {
@@ -253,7 +253,10 @@ struct CloudflareRouteFrontEnd {
             var timeout: Seconds?
             var ok = true
             if let t = prop["timeout"] {
-                if case .number(let ms) = t.scalar?.typed, ms >= 0 { timeout = ms > 0 ? ms / 1000 : nil } else {
+                if case .number(let ms) = t.scalar?.typed, ms >= 0 {
+                    timeout = ms > 0 ? checks.bounded(ms / 1000, at: t.position, text: "\(RouteRun.format(ms))ms") : nil
+                    if ms > 0 && timeout == nil { ok = false }
+                } else {
                     checks.sink.error(t.position, "'timeout' must be a number of milliseconds, found \(t.kindDescription)")
                     ok = false
                 }

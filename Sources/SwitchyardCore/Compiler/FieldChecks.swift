@@ -24,6 +24,17 @@ struct FieldChecks {
             sink.error(node.position, "'\(s.text)' is not a duration", suggestion: Self.durationHint)
             return nil
         }
+        return bounded(d, at: node.position, text: s.text)
+    }
+
+    /// The longest window, timeout or backoff accepted.
+    static let maxDuration: Seconds = 365 * 86400
+
+    mutating func bounded(_ d: Seconds, at position: SourcePosition, text: String) -> Seconds? {
+        guard d <= Self.maxDuration else {
+            sink.error(position, "'\(text)' is too long: durations are at most 365d")
+            return nil
+        }
         return d
     }
 
