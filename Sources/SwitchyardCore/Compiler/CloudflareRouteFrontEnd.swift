@@ -100,7 +100,6 @@ struct CloudflareRouteFrontEnd {
             decl.kind = readElement(body.id, type: body.type, fields: body.fields, element: body.element, endNames: route.endNames)
             route.nodes.append(decl)
         }
-        // Start's target must be the first node so the default order matches.
         return route
     }
 

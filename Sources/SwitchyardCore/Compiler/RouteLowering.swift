@@ -17,6 +17,7 @@ struct RouteLowering {
     private var syntheticIndex: [String: Int] = [:]
     private var count = 0
     private var routeName = ""
+    private var unknownTargets = 0
 
     init(checks: FieldChecks, source: RouteSource) {
         self.checks = checks
@@ -162,8 +163,10 @@ struct RouteLowering {
             let kind = RouteNode.Kind.model(.init(target: target, timeout: nil, retries: 0, backoff: .default, set: [:], fallback: nil))
             return .index(synthetic(named: target.description, kind: kind, at: t.position))
         }
-        let candidates = d.nodes.map(\.name) + ["reject"]
-        let hint = NameSuggestion.didYouMean(t.text, in: candidates) ?? "name a node, 'reject', or a model id such as openai/gpt-5-mini"
+        // Suggestions cost a scan of every name; a file full of bad references gets them for the first few only.
+        unknownTargets += 1
+        let hint = (unknownTargets <= 20 ? NameSuggestion.didYouMean(t.text, in: d.nodes.lazy.map(\.name) + ["reject"]) : nil)
+            ?? "name a node, 'reject', or a model id such as openai/gpt-5-mini"
         checks.sink.error(t.position, "unknown node '\(t.text)'", suggestion: hint)
         return .failed
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The route DSL (`routes/*.yaml`): a map with `name`, `description`, `start` and `nodes`.
 struct YAMLRouteFrontEnd {
     var checks: FieldChecks
@@ -340,5 +342,3 @@ struct YAMLRouteFrontEnd {
         return w
     }
 }
-
-import Foundation

@@ -147,7 +147,10 @@ struct YAMLReader {
                 case (.failure(let f), _), (_, .failure(let f)): return .failure(f)
                 }
             }
-            for pair in merged where !pairs.contains(where: { $0.name == pair.name }) { pairs.append(pair) }
+            if !merged.isEmpty {
+                var present = Set(pairs.map(\.name))
+                for pair in merged where present.insert(pair.name).inserted { pairs.append(pair) }
+            }
             return .success(YNode(value: .mapping(pairs), position: position))
         case .sequence(let s):
             var items: [YNode] = []

@@ -6,7 +6,8 @@ public enum NameSuggestion {
         let limit = min(3, max(1, name.count / 3))
         var best: (String, Int)?
         let lowered = name.lowercased()
-        for candidate in candidates where candidate != name {
+        let length = name.unicodeScalars.count
+        for candidate in candidates where candidate != name && abs(candidate.unicodeScalars.count - length) <= limit {
             let d = distance(lowered, candidate.lowercased(), limit: limit + 1)
             if d <= limit, best == nil || d < best!.1 { best = (candidate, d) }
         }
