@@ -105,7 +105,7 @@ import Testing
 
     static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
         let process = Process()
-        process.executableURL = try #require(binary)
+        process.executableURL = binary
         process.arguments = arguments
         process.currentDirectoryURL = Repo.root
         let out = Pipe(), err = Pipe()
