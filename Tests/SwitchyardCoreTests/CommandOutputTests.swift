@@ -86,7 +86,7 @@ import Testing
         let mermaid = RouteGraphRenderer.mermaid(graph)
         #expect(mermaid.hasPrefix("flowchart TD\n"))
         #expect(mermaid.contains("  n0{\"plan<br/>if metadata.plan == #quot;paid#quot;\"}\n"))
-        #expect(mermaid.contains("  n0 -->|then| n1\n  n0 -.->|else| n4\n"))
+        #expect(mermaid.contains("  n0 -->|then| n1\n  n0 -->|else| n4\n"))
         #expect(mermaid.contains("  n5 -->|90%| n6\n  n5 -->|10%| n7\n"))
         let dot = RouteGraphRenderer.dot(graph)
         #expect(dot.hasPrefix("digraph \"customer-support\" {\n"))

@@ -54,7 +54,7 @@ public enum RouteGraphRenderer {
         }
         for (i, node) in graph.nodes.enumerated() {
             for edge in RouteGraphEdges.labelled(node) {
-                let style = edge.label == "fallback" || edge.label == "exceeded" || edge.label == "else" ? "-.->" : "-->"
+                let style = edge.label == "fallback" || edge.label == "exceeded" ? "-.->" : "-->"
                 out.append("  n\(i) \(style)|\(esc(edge.label))| n\(edge.target)")
             }
         }
