@@ -109,7 +109,17 @@ public enum RouteCompiler {
         case .failure(let failure):
             switch failure {
             case .syntax(let p, let message):
-                sink.error(p, "YAML syntax error: \(message)")
+                var hint: String?
+                if message.contains("mapping values are not allowed") {
+                    hint = "a value containing ': ' (a condition, say) must be quoted as a whole"
+                } else if message.contains("found character that cannot start any token") {
+                    hint = "indent with spaces, not tabs, and quote values that start with @ or `"
+                } else if message.contains("while scanning a quoted scalar") {
+                    hint = "a quoted value is not closed"
+                } else if message.contains("did not find expected key") || message.contains("did not find expected '-' indicator") {
+                    hint = "check the indentation of this line against the lines above it"
+                }
+                sink.error(p, "YAML syntax error: \(message)", suggestion: hint)
             case .duplicateKey(let p, let key, let first):
                 sink.error(p, "duplicate key '\(key)' (first written at line \(first.line)); node names and keys must be unique within a map",
                            suggestion: "rename or remove one of them")
