@@ -249,3 +249,11 @@ import Testing
         #expect(Date().timeIntervalSince(start) < 20)
     }
 }
+
+@Suite struct LineEndingTests {
+    @Test func crlfAndByteOrderMarkKeepPositions() {
+        let text = "\u{FEFF}nodes:\r\n  a:\r\n    if: |\r\n      metadata.x == \"a\"\r\n        and = 1\r\n    then: openai/gpt-5.2\r\n    else: openai/gpt-5-mini\r\n"
+        let result = compile(text)
+        #expect(result.diagnostics.map(\.description) == ["test.yaml:5:13: error: '=' is not an operator; use '==' to compare"])
+    }
+}

@@ -132,7 +132,7 @@ public enum RouteCompiler {
             }
             return nil
         }
-        let lines = source.contents.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = source.contents.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         let checks = FieldChecks(sink: sink, options: options, lines: lines)
         let declaration: RouteDeclaration
         let isCloudflare = root.pairs?.contains { $0.name == "elements" } == true && root.pairs?.contains { $0.name == "nodes" } != true

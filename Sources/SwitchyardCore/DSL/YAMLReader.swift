@@ -114,7 +114,7 @@ struct YAMLReader {
 
     /// Where a duplicated key is written the second time: Yams reports only the first.
     private static func secondOccurrence(of key: String, after first: SourcePosition, in text: String) -> SourcePosition? {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
         var firstSkipped = false
         for (i, line) in lines.enumerated() where i + 1 >= first.line {
             let scalars = Array(line.unicodeScalars)
