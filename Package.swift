@@ -94,6 +94,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Route engine benchmark: `swift run -c release SwitchyardBench`.
+        .executableTarget(name: "SwitchyardBench", dependencies: ["SwitchyardCore"], path: "bench/SwitchyardBench"),
         // Test support: injected clocks and seeded randomness.
         .target(name: "SwitchyardTestSupport", dependencies: ["SwitchyardCore"]),
         .testTarget(

@@ -1,9 +1,21 @@
 import ArgumentParser
+import SwitchyardCore
+import SwitchyardServer
 
 struct Check: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check", abstract: "Not built yet.")
+    static let configuration = CommandConfiguration(
+        commandName: "check",
+        abstract: "Compile route files and print their diagnostics.",
+        discussion: "Prints each problem as path:line:column: error: message (and warning:), then a summary. Exits with status 1 on any error.")
+
+    @Argument(help: "Route files or directories (default: routes).")
+    var paths: [String] = []
 
     func run() async throws {
-        throw ValidationError("'switchyard check' is not built yet")
+        let (sources, failures) = RouteFileLoader.load(paths.isEmpty ? ["routes"] : paths)
+        let compiled = RouteCompiler.compile(sources)
+        let report = RouteCheckReport.render(results: compiled.results, diagnostics: compiled.diagnostics, loadFailures: failures.map(\.description))
+        print(report.text, terminator: "")
+        if report.status != 0 { throw ExitCode(report.status) }
     }
 }

@@ -1,9 +1,24 @@
 import ArgumentParser
+import SwitchyardCore
+
+extension RouteGraphRenderer.Format: ExpressibleByArgument {}
 
 struct Graph: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "graph", abstract: "Not built yet.")
+    static let configuration = CommandConfiguration(
+        commandName: "graph",
+        abstract: "Print a route's compiled decision graph (Mermaid by default, or Graphviz DOT).")
+
+    @Argument(help: "The route name (or dynamic/<name>).")
+    var route: String
+
+    @Option(help: "The routes directory.")
+    var routes: String = "routes"
+
+    @Option(help: "mermaid or dot.")
+    var format: RouteGraphRenderer.Format = .mermaid
 
     func run() async throws {
-        throw ValidationError("'switchyard graph' is not built yet")
+        let graph = try RouteDirectory.graph(named: route, in: routes)
+        print(RouteGraphRenderer.render(graph, format: format), terminator: "")
     }
 }

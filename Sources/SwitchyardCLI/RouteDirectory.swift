@@ -1,0 +1,35 @@
+import ArgumentParser
+import SwitchyardCore
+import SwitchyardServer
+
+/// Compiles a routes directory and finds one route in it, for `explain` and `graph`.
+enum RouteDirectory {
+    static func graph(named rawName: String, in directory: String) throws -> RouteGraph {
+        let name = rawName.hasPrefix("dynamic/") ? String(rawName.dropFirst("dynamic/".count)) : rawName
+        let (sources, failures) = RouteFileLoader.load([directory])
+        if let f = failures.first, sources.isEmpty {
+            throw CommandFailure(f.description)
+        }
+        let compiled = RouteCompiler.compile(sources)
+        if let graph = compiled.graphs[name] { return graph }
+        // The route may exist but not compile: show why.
+        for (path, result) in compiled.results.sorted(by: { $0.key < $1.key })
+        where RouteCompiler.defaultName(forPath: path) == name || result.diagnostics.contains(where: { $0.message.contains("'\(name)'") && $0.message.hasPrefix("duplicate route") }) {
+            if result.hasErrors {
+                let text = result.diagnostics.map(\.description).joined(separator: "\n")
+                throw CommandFailure("route '\(name)' does not compile:\n\(text)")
+            }
+        }
+        let known = compiled.graphs.keys.sorted()
+        var message = "unknown route '\(name)' in \(directory)"
+        if let near = NameSuggestion.nearest(to: name, in: known) { message += "; did you mean '\(near)'?" }
+        message += known.isEmpty ? " (no routes compiled)" : " (routes: \(known.joined(separator: ", ")))"
+        throw CommandFailure(message)
+    }
+}
+
+/// A failure that is not a usage mistake: printed as `Error: ...`, exit status 1, no usage text.
+struct CommandFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,118 @@
+import Foundation
+
+/// `switchyard explain`: runs a route for a sample request with tracing, without calling any
+/// provider, and describes the path taken and every model attempt in order (each one being what
+/// happens when the previous one fails).
+public enum RouteExplanation {
+    public static func render(graph: RouteGraph, facts: RequestFacts, seed: UInt64, now: Double, limits: any LimitStore = InMemoryLimitStore()) -> String {
+        var run = RouteRun(graph: graph, tracing: true)
+        var rng = SplitMix64(seed: seed)
+        var steps: [RouteStep] = [run.start(facts: facts, limits: limits, now: now, rng: &rng)]
+        // Each model attempt fails in turn; the graph is acyclic so this ends within its size.
+        for _ in 0...graph.nodes.count {
+            guard case .attempt = steps.last else { break }
+            steps.append(run.fallback(facts: facts, limits: limits, now: now, rng: &rng))
+        }
+
+        var out: [String] = []
+        out.append("route \(graph.qualifiedName) (\(graph.sourcePath))")
+        if let d = graph.description { out.append("  \(d)") }
+        out.append("request: model \(facts.model.isEmpty ? "dynamic/\(graph.name)" : facts.model), metadata \(JSONValue.object(facts.metadata).canonicalJSON)"
+            + (facts.headers.isEmpty ? "" : ", headers \(JSONValue.object(facts.headers.mapValues { .string($0) }).canonicalJSON)"))
+        out.append("seed \(seed); estimated tokens: \(facts.estimatedInputTokens) in, \(facts.estimatedOutputTokens) out")
+        out.append("")
+        out.append("path:")
+        var n = 0
+        func line(_ s: String) {
+            n += 1
+            out.append("  \(n). \(s)")
+        }
+        for event in run.trace ?? [] {
+            switch event {
+            case .condition(let name, let source, let result):
+                line("\(name): if \(source) → \(result) → \(result ? "then" : "else") \(targetName(graph, name, result ? 0 : 1))")
+                if let node = graph.node(named: name), case .conditional(let c) = node.kind {
+                    for path in c.condition.paths {
+                        out.append("       \(path) = \(facts.resolve(path).map(\.canonicalJSON) ?? "(missing)")")
+                    }
+                }
+            case .split(let name, let arm, let weight, let target, let position, let sticky):
+                var how = "draw \(String(format: "%.4f", position))"
+                if let sticky, let node = graph.node(named: name), case .split(let s) = node.kind, let path = s.sticky {
+                    how = "sticky \(path) = \(sticky.isEmpty ? "(missing: shared bucket)" : "\"\(sticky)\"") → position \(String(format: "%.4f", position))"
+                }
+                line("\(name): split, \(how) → arm \(arm + 1) (\(RouteRun.format(weight))%) → \(target)")
+            case .rateLimit(let name, let key, let limit, let window, let decision):
+                let keyText = key.isEmpty ? "shared bucket" : "key \"\(key)\""
+                switch decision {
+                case .allowed(let remaining):
+                    line("\(name): rate \(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): allowed (\(RouteRun.format(remaining.rounded(.down))) left) → then \(targetName(graph, name, 0))")
+                case .exceeded(let retry):
+                    line("\(name): rate \(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): exceeded (retry after \(DurationText.format(max(retry.rounded(.up), 1)))) → exceeded \(targetName(graph, name, 1))")
+                }
+            case .budget(let name, let key, let limit, let window, let estimate, let decision):
+                let keyText = key.isEmpty ? "shared bucket" : "key \"\(key)\""
+                switch decision {
+                case .reserved:
+                    line("\(name): budget $\(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): reserved $\(String(format: "%.6f", estimate)) → then \(targetName(graph, name, 0))")
+                case .exceeded:
+                    line("\(name): budget $\(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): exceeded → exceeded \(targetName(graph, name, 1))")
+                }
+            case .model(let name, let target, let step):
+                line("\(name): attempt \(step + 1): \(target)")
+            case .fallback(let from, let to):
+                line("\(from) failed → fallback \(to)")
+            case .exhausted(let name):
+                line("\(name) failed and has no fallback")
+            case .reject(let name, let status):
+                line("\(name): reject \(status)")
+            }
+        }
+        out.append("")
+        out.append("attempts (each runs only if the one before it fails):")
+        var attempt = 0
+        for step in steps {
+            switch step {
+            case .attempt(let a):
+                attempt += 1
+                out.append("  \(attempt). \(a.target) (node \(a.nodeName)): \(settings(a))")
+            case .rejected(let r):
+                if attempt == 0 {
+                    out.append("  none: rejected with \(r.status) (code \(r.code)) at '\(r.node)': \(r.message)")
+                } else {
+                    out.append("  then: rejected with \(r.status) (code \(r.code)) at '\(r.node)': \(r.message)")
+                }
+            case .exhausted:
+                out.append(attempt == 0 ? "  none: the route ends without a model" : "  then: the route ends with the last upstream error")
+            }
+        }
+        out.append("")
+        out.append("x-switchyard-path: \(run.pathDescription)")
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    static func settings(_ a: RouteAttempt) -> String {
+        var parts: [String] = []
+        parts.append(a.timeout.map { "timeout \(DurationText.format($0))" } ?? "no timeout")
+        if a.retries == 0 {
+            parts.append("no retries")
+        } else {
+            let delays = (1...a.retries).map { DurationText.format(a.backoff.delay(beforeRetry: $0)) }.joined(separator: ", ")
+            parts.append("\(a.retries) \(a.retries == 1 ? "retry" : "retries") (\(a.backoff.mode.rawValue) backoff: \(delays))")
+        }
+        if !a.set.isEmpty { parts.append("set \(JSONValue.object(a.set).canonicalJSON)") }
+        return parts.joined(separator: ", ")
+    }
+
+    private static func targetName(_ graph: RouteGraph, _ node: String, _ edge: Int) -> String {
+        guard let n = graph.node(named: node) else { return "?" }
+        let edges = RouteGraphEdges.labelled(n)
+        guard edge < edges.count else { return "?" }
+        return graph.nodes[edges[edge].target].name
+    }
+}
+
+extension RouteGraph {
+    /// The node with this name (declared or synthetic).
+    public func node(named name: String) -> RouteNode? { nodes.first { $0.name == name } }
+}

@@ -1,0 +1,344 @@
+import Foundation
+
+/// The route DSL (`routes/*.yaml`): a map with `name`, `description`, `start` and `nodes`.
+struct YAMLRouteFrontEnd {
+    var checks: FieldChecks
+
+    static let topLevelKeys = ["name", "description", "start", "nodes"]
+    static let kindKeys = ["if", "split", "rate", "budget", "model", "reject"]
+    static let keysByKind: [String: [String]] = [
+        "if": ["if", "then", "else", "description"],
+        "split": ["split", "sticky", "description"],
+        "rate": ["rate", "then", "exceeded", "description"],
+        "budget": ["budget", "then", "exceeded", "description"],
+        "model": ["model", "timeout", "retries", "backoff", "set", "fallback", "description"],
+        "reject": ["reject", "description"],
+    ]
+
+    mutating func read(_ root: YNode) -> RouteDeclaration {
+        var route = RouteDeclaration()
+        guard let pairs = root.pairs else {
+            checks.sink.error(root.position, "a route file must be a map with 'nodes', found \(root.kindDescription)", suggestion: "start with 'nodes:' (see docs/routes.md)")
+            return route
+        }
+        checks.rejectUnknownKeys(pairs, allowed: Self.topLevelKeys, context: "the route")
+        var nodesNode: YNode?
+        for pair in pairs {
+            switch pair.name {
+            case "name":
+                route.name = checks.string(pair.value, field: "name")
+                route.namePosition = pair.value.position
+            case "description":
+                route.description = checks.string(pair.value, field: "description")
+            case "start":
+                route.start = checks.target(pair.value, field: "start")
+            case "nodes":
+                nodesNode = pair.value
+            default: break
+            }
+        }
+        guard let nodesNode else {
+            checks.sink.error(root.position, "missing 'nodes': a route needs at least one node", suggestion: "add nodes: { main: { model: openai/gpt-5-mini } }")
+            return route
+        }
+        route.nodesPosition = nodesNode.position
+        guard let nodePairs = nodesNode.pairs else {
+            checks.sink.error(nodesNode.position, "'nodes' must be a map from node names to nodes, found \(nodesNode.kindDescription)")
+            return route
+        }
+        if nodePairs.isEmpty {
+            checks.sink.error(nodesNode.position, "'nodes' is empty: a route needs at least one node", suggestion: "add a node such as main: { model: openai/gpt-5-mini }")
+        }
+        for pair in nodePairs {
+            route.nodes.append(readNode(pair))
+        }
+        return route
+    }
+
+    private mutating func readNode(_ pair: YPair) -> NodeDeclaration {
+        let name = pair.name
+        var decl = NodeDeclaration(name: name, position: pair.key.position, kind: nil)
+        if pair.key.scalar == nil || name.isEmpty {
+            checks.sink.error(pair.key.position, "a node name must be a non-empty string")
+            return decl
+        }
+        guard let fields = pair.value.pairs else {
+            var hint = "give it one of: \(Self.kindKeys.joined(separator: ", "))"
+            if let text = pair.value.text, text.contains("/") { hint = "write '\(name): { model: \(text) }'" }
+            checks.sink.error(pair.value.position, "node '\(name)' must be a map, found \(pair.value.kindDescription)", suggestion: hint)
+            return decl
+        }
+        let kinds = fields.filter { Self.kindKeys.contains($0.name) }
+        if kinds.count > 1 {
+            let names = kinds.map { "'\($0.name)'" }
+            checks.sink.error(kinds[1].key.position, "node '\(name)' has both \(names[0]) and \(names[1]); a node has exactly one kind",
+                              suggestion: "split it into two nodes and link them with then/fallback")
+            return decl
+        }
+        guard let kindPair = kinds.first else {
+            let guess = fields.lazy.compactMap { NameSuggestion.nearest(to: $0.name, in: Self.kindKeys) }.first
+            checks.sink.error(pair.key.position, "node '\(name)' has no kind",
+                              suggestion: guess.map { "did you mean '\($0)'?" } ?? "add one of: \(Self.kindKeys.joined(separator: ", "))")
+            return decl
+        }
+        let kind = kindPair.name
+        let allowed = Self.keysByKind[kind] ?? []
+        checks.rejectUnknownKeys(fields, allowed: allowed, context: "\(kind == "if" ? "conditional" : kind) node '\(name)'")
+        var field: [String: YNode] = [:]
+        for f in fields where field[f.name] == nil { field[f.name] = f.value }
+
+        func required(_ key: String) -> YNode? {
+            if let v = field[key] { return v }
+            checks.sink.error(pair.key.position, "\(kind == "if" ? "conditional" : kind) node '\(name)' is missing '\(key)'")
+            return nil
+        }
+
+        switch kind {
+        case "if":
+            let cond = checks.condition(kindPair.value, mongo: true)
+            let then = required("then").flatMap { checks.target($0, field: "then") }
+            let els = required("else").flatMap { checks.target($0, field: "else") }
+            if let (c, source) = cond, let then, let els { decl.kind = .conditional(condition: c, source: source, then: then, else: els) }
+
+        case "split":
+            let sticky = field["sticky"].flatMap { checks.path($0, field: "sticky") }
+            let stickyOK = field["sticky"] == nil || sticky != nil
+            if let arms = readSplit(kindPair.value, node: name), stickyOK { decl.kind = .split(arms: arms, sticky: sticky) }
+
+        case "rate", "budget":
+            let isRate = kind == "rate"
+            let then = required("then").flatMap { checks.target($0, field: "then") }
+            let exceeded = field["exceeded"].map { checks.target($0, field: "exceeded") }
+            let exceededOK = exceeded == nil || exceeded! != nil
+            guard let spec = kindPair.value.pairs else {
+                checks.sink.error(kindPair.value.position, "'\(kind)' must be a map such as { limit: 100, per: 1h, key: metadata.user_id }, found \(kindPair.value.kindDescription)")
+                return decl
+            }
+            let allowedSpec = isRate ? ["limit", "per", "key", "technique"] : ["limit", "per", "key"]
+            checks.rejectUnknownKeys(spec, allowed: allowedSpec, context: "'\(kind)' of node '\(name)'")
+            var s: [String: YNode] = [:]
+            for p in spec where s[p.name] == nil { s[p.name] = p.value }
+            var limit: Double?, window: Seconds?
+            if let l = s["limit"] { limit = checks.positiveNumber(l, field: "limit", what: isRate ? "requests per window" : "USD per window") } else {
+                checks.sink.error(kindPair.value.position, "'\(kind)' of node '\(name)' is missing 'limit'")
+            }
+            if let w = s["per"] { window = checks.duration(w, field: "per") } else {
+                checks.sink.error(kindPair.value.position, "'\(kind)' of node '\(name)' is missing 'per'", suggestion: "add per: 1h (or 1m, 1d)")
+            }
+            let key = s["key"].flatMap { checks.path($0, field: "key") }
+            let keyOK = s["key"] == nil || key != nil
+            var technique = RouteNode.WindowTechnique.sliding
+            var techniqueOK = true
+            if let t = s["technique"] {
+                if let text = t.text, let parsed = RouteNode.WindowTechnique(rawValue: text) { technique = parsed } else {
+                    checks.sink.error(t.position, "'technique' must be 'sliding' or 'fixed', found \(t.kindDescription)",
+                                      suggestion: t.text.flatMap { NameSuggestion.didYouMean($0, in: ["sliding", "fixed"]) })
+                    techniqueOK = false
+                }
+            }
+            if let limit, let window, let then, exceededOK, keyOK, techniqueOK {
+                let ex = exceeded ?? nil
+                decl.kind = isRate
+                    ? .rate(limit: limit, window: window, key: key, technique: technique, then: then, exceeded: ex)
+                    : .budget(limit: limit, window: window, key: key, then: then, exceeded: ex)
+            }
+
+        case "model":
+            decl.kind = readModel(field, modelNode: kindPair.value, node: name)
+
+        case "reject":
+            decl.kind = readReject(kindPair.value)
+
+        default: break
+        }
+        return decl
+    }
+
+    private mutating func readModel(_ field: [String: YNode], modelNode: YNode, node: String) -> NodeDeclaration.Kind? {
+        var ok = true
+        var target: ModelTarget?
+        if let text = modelNode.text, modelNode.scalar?.typed.stringValue != nil {
+            target = checks.modelID(text, at: modelNode.position)
+        } else {
+            checks.sink.error(modelNode.position, "'model' must be a model id such as openai/gpt-5-mini, found \(modelNode.kindDescription)")
+        }
+        var timeout: Seconds?
+        if let t = field["timeout"] {
+            timeout = checks.duration(t, field: "timeout")
+            if timeout == nil { ok = false }
+        }
+        var retries = 0
+        if let r = field["retries"] {
+            if case .number(let n) = r.scalar?.typed, n >= 0, n <= 10, n.rounded() == n {
+                retries = Int(n)
+            } else {
+                checks.sink.error(r.position, "'retries' must be a whole number from 0 to 10, found \(r.kindDescription)")
+                ok = false
+            }
+        }
+        var backoff = Backoff.default
+        if let b = field["backoff"] {
+            if let parsed = readBackoff(b) { backoff = parsed } else { ok = false }
+        }
+        var set: [String: JSONValue] = [:]
+        if let s = field["set"] {
+            if case .object(let o) = s.json, s.pairs != nil {
+                set = o
+                if o["model"] != nil, let p = s.pairs?.first(where: { $0.name == "model" }) {
+                    checks.sink.error(p.key.position, "'set' cannot change 'model'", suggestion: "use the node's 'model' field")
+                    ok = false
+                }
+                if o["stream"] != nil, let p = s.pairs?.first(where: { $0.name == "stream" }) {
+                    checks.sink.error(p.key.position, "'set' cannot change 'stream': the client decides whether it streams")
+                    ok = false
+                }
+            } else {
+                checks.sink.error(s.position, "'set' must be a map of request parameters such as { max_tokens: 1024 }, found \(s.kindDescription)")
+                ok = false
+            }
+        }
+        var fallback: TargetRef?
+        if let f = field["fallback"] {
+            fallback = checks.target(f, field: "fallback")
+            if fallback == nil { ok = false }
+            fallback?.role = .modelFallback
+        }
+        guard ok, let target else { return nil }
+        return .model(target: target, timeout: timeout, retries: retries, backoff: backoff, set: set, fallback: fallback)
+    }
+
+    private mutating func readBackoff(_ node: YNode) -> Backoff? {
+        if node.scalar != nil {
+            guard let d = checks.duration(node, field: "backoff") else { return nil }
+            return Backoff(delay: d, mode: .exponential)
+        }
+        guard let pairs = node.pairs else {
+            checks.sink.error(node.position, "'backoff' must be a map such as { delay: 250ms, mode: exponential }, found \(node.kindDescription)")
+            return nil
+        }
+        checks.rejectUnknownKeys(pairs, allowed: ["delay", "mode"], context: "'backoff'")
+        var result = Backoff.default
+        var ok = true
+        for p in pairs {
+            switch p.name {
+            case "delay":
+                if let d = checks.duration(p.value, field: "delay") { result.delay = d } else { ok = false }
+            case "mode":
+                let modes = Backoff.Mode.allCases.map(\.rawValue)
+                if let text = p.value.text, let m = Backoff.Mode(rawValue: text) { result.mode = m } else {
+                    checks.sink.error(p.value.position, "'mode' must be one of \(modes.joined(separator: ", ")), found \(p.value.kindDescription)",
+                                      suggestion: p.value.text.flatMap { NameSuggestion.didYouMean($0, in: modes) })
+                    ok = false
+                }
+            default: ok = false
+            }
+        }
+        return ok ? result : nil
+    }
+
+    private mutating func readReject(_ node: YNode) -> NodeDeclaration.Kind? {
+        if case .bool(true) = node.scalar?.typed { return .reject(status: 429, message: nil) }
+        guard let pairs = node.pairs else {
+            checks.sink.error(node.position, "'reject' must be true or a map such as { status: 403, message: \"...\" }, found \(node.kindDescription)")
+            return nil
+        }
+        checks.rejectUnknownKeys(pairs, allowed: ["status", "message"], context: "'reject'")
+        var status = 429
+        var message: String?
+        var ok = true
+        for p in pairs {
+            switch p.name {
+            case "status":
+                if case .number(let n) = p.value.scalar?.typed, n.rounded() == n, n >= 400, n <= 599 { status = Int(n) } else {
+                    checks.sink.error(p.value.position, "'status' must be an HTTP error status from 400 to 599, found \(p.value.kindDescription)")
+                    ok = false
+                }
+            case "message":
+                message = checks.string(p.value, field: "message")
+                if message == nil { ok = false }
+            default: ok = false
+            }
+        }
+        return ok ? .reject(status: status, message: message) : nil
+    }
+
+    /// `- 90%: llama`, `- 90: llama`, `- { weight: 90, to: llama }`, `- else: llama` (the remainder).
+    private mutating func readSplit(_ node: YNode, node name: String) -> [NodeDeclaration.SplitArm]? {
+        guard let items = node.items else {
+            checks.sink.error(node.position, "'split' must be a list of arms such as '- 90%: a' and '- 10%: b', found \(node.kindDescription)")
+            return nil
+        }
+        if items.isEmpty {
+            checks.sink.error(node.position, "'split' of node '\(name)' has no arms", suggestion: "add arms such as '- 90%: a' and '- 10%: b'")
+            return nil
+        }
+        var arms: [NodeDeclaration.SplitArm] = []
+        var elseArm: TargetRef?
+        var ok = true
+        for item in items {
+            guard let pairs = item.pairs, !pairs.isEmpty else {
+                checks.sink.error(item.position, "a split arm must look like '90%: node' or '{ weight: 90, to: node }', found \(item.kindDescription)")
+                ok = false
+                continue
+            }
+            if pairs.contains(where: { $0.name == "weight" || $0.name == "to" }) {
+                checks.rejectUnknownKeys(pairs, allowed: ["weight", "to"], context: "a split arm")
+                let w = pairs.first { $0.name == "weight" }
+                let t = pairs.first { $0.name == "to" }
+                guard let w, let t else {
+                    checks.sink.error(item.position, "a split arm needs both 'weight' and 'to'")
+                    ok = false
+                    continue
+                }
+                let weight = readWeight(w.value, text: w.value.text ?? "", allowPercent: true)
+                let target = checks.target(t.value, field: "to")
+                if let weight, let target { arms.append(.init(weight: weight, target: target)) } else { ok = false }
+                continue
+            }
+            if pairs.count > 1 {
+                checks.sink.error(pairs[1].key.position, "a split arm has one weight and one target", suggestion: "write each arm on its own '- ' line")
+                ok = false
+                continue
+            }
+            let pair = pairs[0]
+            guard let target = checks.target(pair.value, field: "split arm") else { ok = false; continue }
+            if pair.name == "else" {
+                if elseArm != nil {
+                    checks.sink.error(pair.key.position, "a split has at most one 'else' arm")
+                    ok = false
+                }
+                elseArm = target
+                continue
+            }
+            if let weight = readWeight(pair.key, text: pair.name, allowPercent: true) { arms.append(.init(weight: weight, target: target)) } else { ok = false }
+        }
+        guard ok else { return nil }
+        let total = arms.reduce(0) { $0 + $1.weight }
+        if let elseArm {
+            if total > 100 + 1e-9 {
+                checks.sink.error(node.position, "split weights add up to \(RouteRun.format(total))% before 'else', more than 100%")
+                return nil
+            }
+            if total < 100 - 1e-9 { arms.append(.init(weight: 100 - total, target: elseArm)) }
+        } else if abs(total - 100) > 1e-9 {
+            checks.sink.error(node.position, "split weights add up to \(RouteRun.format(total))%, not 100%",
+                              suggestion: total < 100 ? "add \(RouteRun.format(100 - total))% to an arm or add an 'else' arm" : "remove \(RouteRun.format(total - 100))% from the arms")
+            return nil
+        }
+        return arms
+    }
+
+    private mutating func readWeight(_ node: YNode, text raw: String, allowPercent: Bool) -> Double? {
+        var text = raw.trimmingCharacters(in: .whitespaces)
+        if allowPercent, text.hasSuffix("%") { text.removeLast() }
+        guard let w = YScalar.number(text.trimmingCharacters(in: .whitespaces)) else {
+            checks.sink.error(node.position, "'\(raw)' is not a weight", suggestion: "write a percentage such as 90% (or { weight: 90, to: node })")
+            return nil
+        }
+        guard w > 0, w <= 100 else {
+            checks.sink.error(node.position, "split weight \(raw) is out of range: a weight is more than 0% and at most 100%")
+            return nil
+        }
+        return w
+    }
+}

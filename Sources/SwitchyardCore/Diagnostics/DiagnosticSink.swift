@@ -1,0 +1,28 @@
+/// Collects a file's diagnostics; every stage keeps going after an error so a file reports all
+/// of its problems at once.
+struct DiagnosticSink {
+    let path: String
+    private(set) var diagnostics: [Diagnostic] = []
+
+    init(path: String) { self.path = path }
+
+    var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
+
+    mutating func error(_ at: SourcePosition, _ message: String, suggestion: String? = nil) {
+        diagnostics.append(Diagnostic(.error, at: location(at), message, suggestion: suggestion))
+    }
+
+    mutating func warning(_ at: SourcePosition, _ message: String, suggestion: String? = nil) {
+        diagnostics.append(Diagnostic(.warning, at: location(at), message, suggestion: suggestion))
+    }
+
+    func location(_ p: SourcePosition) -> SourceLocation { SourceLocation(path: path, line: p.line, column: p.column) }
+}
+
+/// A 1-based line and column inside the file being compiled.
+struct SourcePosition: Sendable, Hashable, Comparable {
+    var line: Int
+    var column: Int
+    static let start = SourcePosition(line: 1, column: 1)
+    static func < (a: SourcePosition, b: SourcePosition) -> Bool { (a.line, a.column) < (b.line, b.column) }
+}

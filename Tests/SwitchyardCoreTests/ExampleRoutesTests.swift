@@ -1,0 +1,22 @@
+import Foundation
+import Testing
+@testable import SwitchyardCore
+
+@Suite struct ExampleRoutesTests {
+    static let files = ["customer-support.yaml", "fallback-chain.yaml", "canary.yaml", "cloudflare-support.json"]
+
+    @Test(arguments: files)
+    func compilesCleanly(_ file: String) throws {
+        let result = RouteCompiler.compile(try Repo.source("routes/\(file)"))
+        #expect(result.diagnostics.isEmpty, "\(diagnosticsText(result))")
+        #expect(result.graph != nil)
+    }
+
+    @Test func customerSupportShape() throws {
+        let graph = try #require(RouteCompiler.compile(try Repo.source("routes/customer-support.yaml")).graph)
+        print(graph.structure)
+        #expect(graph.name == "customer-support")
+        #expect(graph.nodes[graph.start].name == "plan")
+        #expect(graph.version.count == 12)
+    }
+}
