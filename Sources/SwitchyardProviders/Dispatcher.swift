@@ -31,6 +31,27 @@ public struct DispatchAttempt: Sendable {
     }
 }
 
+/// The attempts of one request, handed out one at a time: a fixed list, or a route that is walked
+/// further each time an attempt fails (its `fallback` edges).
+public protocol AttemptPlan: Sendable {
+    /// The first attempt, then after each failure the next one; nil when none is left. Throws when
+    /// the plan itself ends the request (a route's rate limit or reject node).
+    mutating func next() throws(GatewayError) -> DispatchAttempt?
+}
+
+public struct FixedAttempts: AttemptPlan {
+    private let attempts: [DispatchAttempt]
+    private var index = 0
+
+    public init(_ attempts: [DispatchAttempt]) { self.attempts = attempts }
+
+    public mutating func next() throws(GatewayError) -> DispatchAttempt? {
+        guard index < attempts.count else { return nil }
+        defer { index += 1 }
+        return attempts[index]
+    }
+}
+
 /// How the upstream request is authenticated.
 public enum Credential: Sendable {
     /// The client's own provider key (the `Authorization: Bearer` of the compat endpoint).
@@ -91,31 +112,37 @@ public struct Dispatcher: Sendable {
     }
 
     public func dispatch(_ request: DispatchRequest, attempts: [DispatchAttempt], logger: Logger) async throws -> DispatchOutcome {
+        var plan = FixedAttempts(attempts)
+        return try await dispatch(request, plan: &plan, logger: logger)
+    }
+
+    /// Tries the plan's attempts in order: each with its retries and backoff on network errors, 429
+    /// and 5xx, then the next one. Returns the first answer, else the last upstream error response,
+    /// else throws the last gateway error.
+    public func dispatch(_ request: DispatchRequest, plan: inout some AttemptPlan, logger: Logger) async throws -> DispatchOutcome {
         var lastError: GatewayError?
         var lastOutcome: DispatchOutcome?
-        attemptLoop: for (index, attempt) in attempts.enumerated() {
-            let isLastAttempt = index == attempts.count - 1
+        var upcoming = try plan.next()
+        attemptLoop: while let attempt = upcoming {
             for tryNumber in 0...max(0, attempt.retries) {
                 if tryNumber > 0 {
                     try await Task.sleep(for: .seconds(Self.delay(attempt.backoff, retry: tryNumber)))
                 }
-                let isLastTry = isLastAttempt && tryNumber == attempt.retries
                 do {
                     let outcome = try await once(request, attempt: attempt, logger: logger)
-                    if Self.isRetryable(status: outcome.status), !isLastTry {
-                        logger.debug("upstream error, trying again", metadata: ["provider": "\(attempt.provider.slug)", "status": "\(outcome.status)"])
-                        lastOutcome = outcome
-                        lastError = nil
-                        continue
-                    }
-                    return outcome
+                    guard Self.isRetryable(status: outcome.status) else { return outcome }
+                    logger.debug("upstream error", metadata: ["provider": "\(attempt.provider.slug)", "status": "\(outcome.status)"])
+                    lastOutcome = outcome
+                    lastError = nil
                 } catch let error as GatewayError {
                     lastError = error
                     lastOutcome = nil
                     // Configuration problems do not heal by retrying; the next model may still work.
-                    if ![2005, 2044].contains(error.code) { continue attemptLoop }
+                    if ![2005, 2044].contains(error.code) { break }
                 }
             }
+            upcoming = try plan.next()
+            if upcoming == nil { break attemptLoop }
         }
         if let lastOutcome { return lastOutcome }
         throw lastError ?? GatewayError.unreachable(provider: "none", reason: "no model to try")

@@ -64,6 +64,8 @@ struct GatewayState: Sendable {
         if let model = record.model { metadata["model"] = "\(model)" }
         if let gateway = record.gateway { metadata["gateway"] = "\(gateway)" }
         if let account = record.account { metadata["account"] = "\(account)" }
+        if let route = record.route { metadata["route"] = "\(route)" }
+        if let path = record.routePath { metadata["route_path"] = "\(path)" }
         if let usage {
             metadata["prompt_tokens"] = "\(usage.promptTokens)"
             metadata["completion_tokens"] = "\(usage.completionTokens)"
@@ -85,6 +87,9 @@ struct RequestRecord: Sendable {
     var provider: String?
     var model: String?
     var step = 0
+    /// `name@version` and the nodes visited, for dynamic routes.
+    var route: String?
+    var routePath: String?
 
     var elapsedMilliseconds: Int64 {
         let d = ContinuousClock.now - start
@@ -108,6 +113,8 @@ struct RequestRecord: Sendable {
         var h = HTTPFields()
         h[.cfAigLogID] = logID
         h[.cfAigEventID] = eventID
+        if let route { h[.xSwitchyardRoute] = route }
+        if let routePath { h[.xSwitchyardPath] = routePath }
         if let provider {
             h[.cfAigStep] = String(step)
             h[.cfAigProvider] = provider

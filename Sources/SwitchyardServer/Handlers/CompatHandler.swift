@@ -41,16 +41,23 @@ struct CompatHandler {
             throw GatewayError.invalidRequest("'model' must be provider/model (for example openai/gpt-5.2) or dynamic/<route>, got '\(model)'")
         }
         record.model = target.model
-        let attempts: [DispatchAttempt]
+        var routePlan: RouteAttemptPlan?
+        var fixedPlan: FixedAttempts?
         if target.provider == "dynamic" {
-            attempts = try state.routes.attempts(route: target.model, providers: state.providers)
+            let graph = try state.routes.graph(named: target.model)
+            let facts = try RequestFacts(
+                headers: request.headers.map { ($0.name.canonicalName, $0.value) }, metadataHeader: request.headers[.cfAigMetadata],
+                body: body, model: model, gateway: record.gateway ?? "default"
+            )
+            var seed = SystemRandomNumberGenerator()
+            routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: seed.next())
         } else {
             guard let provider = state.providers.provider(slug: target.provider) else {
                 let hint = Suggestion.closest(to: target.provider, in: state.providers.slugs).map { "; did you mean '\($0)'?" } ?? ""
                 throw GatewayError.invalidProvider("unknown provider '\(target.provider)' in model '\(model)'\(hint)")
             }
             record.provider = provider.slug
-            attempts = [DispatchAttempt(provider: provider, model: target.model, timeout: nil, retries: options.retries, backoff: options.backoff)]
+            fixedPlan = FixedAttempts([DispatchAttempt(provider: provider, model: target.model, timeout: nil, retries: options.retries, backoff: options.backoff)])
         }
 
         let credential: Credential = auth.clientBearer.map(Credential.clientKey) ?? .stored(alias: options.keyAlias)
@@ -63,7 +70,22 @@ struct CompatHandler {
             }
         }
         let dispatchRequest = DispatchRequest(operation: operation, body: body, stream: stream, headers: forwarded, credential: credential, timeout: options.timeout)
-        let outcome = try await state.dispatcher.dispatch(dispatchRequest, attempts: attempts, logger: state.logger)
+        let outcome: DispatchOutcome
+        if var plan = routePlan {
+            do {
+                outcome = try await state.dispatcher.dispatch(dispatchRequest, plan: &plan, logger: state.logger)
+            } catch let error as GatewayError {
+                record.route = plan.run.graph.qualifiedName
+                record.routePath = plan.run.pathDescription
+                throw error
+            }
+            record.route = plan.run.graph.qualifiedName
+            record.routePath = plan.run.pathDescription
+        } else if var plan = fixedPlan {
+            outcome = try await state.dispatcher.dispatch(dispatchRequest, plan: &plan, logger: state.logger)
+        } else {
+            throw GatewayError.internal(record.logID)
+        }
         record.provider = outcome.provider
         record.model = outcome.model
         record.step = outcome.step

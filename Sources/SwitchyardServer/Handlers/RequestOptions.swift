@@ -16,6 +16,9 @@ extension HTTPField.Name {
     static let cfAigModel = Self("cf-aig-model")!
     static let cfAigCacheStatus = Self("cf-aig-cache-status")!
     static let xAccelBuffering = Self("x-accel-buffering")!
+    static let cfAigMetadata = Self("cf-aig-metadata")!
+    static let xSwitchyardRoute = Self("x-switchyard-route")!
+    static let xSwitchyardPath = Self("x-switchyard-path")!
 }
 
 /// The `cf-aig-*` request headers that steer one dispatch, validated (bad values are 400/2043).

@@ -1,20 +1,88 @@
+import Foundation
 import SwitchyardCore
 import SwitchyardProviders
 
-/// The dynamic routes (`dynamic/<name>`) the gateway serves. Route compilation plugs in here: it
-/// turns a route run into the ordered attempts that `Dispatcher` executes. Until then no route
-/// is loaded and every `dynamic/...` model is an unknown route.
+/// The dynamic routes (`dynamic/<name>`) the gateway serves, compiled. A request for one walks
+/// the route's graph with `RouteRun`; `RouteAttemptPlan` hands its model attempts to `Dispatcher`.
 public struct RouteCatalog: Sendable {
-    public let names: [String]
+    public let graphs: [String: RouteGraph]
     /// Route files that failed to load, as `path:line:column: error: message` lines.
     public let errors: [String]
 
-    public init(names: [String] = [], errors: [String] = []) {
-        self.names = names
+    public init(graphs: [RouteGraph] = [], errors: [String] = []) {
+        self.graphs = Dictionary(graphs.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.errors = errors
     }
 
-    func attempts(route: String, providers: ProviderTable) throws(GatewayError) -> [DispatchAttempt] {
-        throw .unknownRoute(route, known: names)
+    public var names: [String] { graphs.keys.sorted() }
+
+    func graph(named name: String) throws(GatewayError) -> RouteGraph {
+        guard let graph = graphs[name] else { throw .unknownRoute(name, known: names) }
+        return graph
+    }
+}
+
+/// A route walked as attempts fail: `start` gives the first model, each failure follows `fallback`.
+struct RouteAttemptPlan: AttemptPlan {
+    private(set) var run: RouteRun
+    let facts: RequestFacts
+    let limits: any LimitStore
+    let providers: ProviderTable
+    let now: @Sendable () -> Double
+    var rng: SplitMix64
+    private var started = false
+
+    init(graph: RouteGraph, facts: RequestFacts, limits: any LimitStore, providers: ProviderTable, now: @escaping @Sendable () -> Double, seed: UInt64) {
+        self.run = RouteRun(graph: graph)
+        self.facts = facts
+        self.limits = limits
+        self.providers = providers
+        self.now = now
+        self.rng = SplitMix64(seed: seed)
+    }
+
+    mutating func next() throws(GatewayError) -> DispatchAttempt? {
+        let step = started
+            ? run.fallback(facts: facts, limits: limits, now: now(), rng: &rng)
+            : run.start(facts: facts, limits: limits, now: now(), rng: &rng)
+        started = true
+        switch step {
+        case .attempt(let attempt):
+            guard let provider = providers.provider(slug: attempt.target.provider) else {
+                throw .invalidProvider("route '\(run.graph.name)' node '\(attempt.nodeName)' names unknown provider '\(attempt.target.provider)'")
+            }
+            return DispatchAttempt(
+                provider: provider, model: attempt.target.model,
+                timeout: attempt.timeout.map { .milliseconds(Int64(($0 * 1000).rounded())) },
+                retries: attempt.retries, backoff: attempt.backoff, overrides: attempt.set, step: attempt.step
+            )
+        case .rejected(let rejection):
+            throw GatewayError(code: rejection.code, status: rejection.status, message: rejection.message,
+                               retryAfter: rejection.retryAfter.map { max(1, Int($0.rounded(.up))) })
+        case .exhausted:
+            return nil
+        }
+    }
+}
+
+extension RequestFacts {
+    /// What a route decides on, from the request: `cf-aig-metadata` (flat, first five entries),
+    /// lowercased headers, the body, and token estimates for budget reservations.
+    init(headers fields: [(String, String)], metadataHeader: String?, body: JSONObjectBody, model: String, gateway: String) throws(GatewayError) {
+        var metadata: [String: JSONValue] = [:]
+        if let metadataHeader {
+            guard let object = (try? JSONValue.parse(metadataHeader))?.objectValue else {
+                throw .invalidRequest("cf-aig-metadata must be a flat JSON object, got '\(metadataHeader.prefix(200))'")
+            }
+            for key in object.keys.sorted().prefix(5) where !key.hasPrefix("cf.") {
+                if let value = object[key], value.objectValue == nil, value.arrayValue == nil { metadata[key] = value }
+            }
+        }
+        let tree = (try? JSONValue.parse(Data(body.bytes))) ?? .object([:])
+        let maxTokens = (tree["max_completion_tokens"] ?? tree["max_tokens"])?.numberValue.map { Int($0) }
+        self.init(
+            metadata: metadata, headers: Dictionary(fields, uniquingKeysWith: { first, _ in first }), body: tree,
+            model: model, gateway: gateway, estimatedInputTokens: body.bytes.count / 4, estimatedOutputTokens: maxTokens ?? 1024
+        )
     }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import SwitchyardCore
+import SwitchyardFakeUpstream
+import SwitchyardProviders
+import Testing
+
+@testable import SwitchyardServer
+
+/// `dynamic/<route>`: the front hands a route's attempts to the dispatcher, fallbacks included.
+@Suite struct DynamicRouteTests {
+    /// plan: metadata.plan == "paid" → primary (openai/flaky, falls back to backup) else reject.
+    static func graph() -> RouteGraph {
+        let nodes = [
+            RouteNode(name: "plan", kind: .conditional(.init(condition: .compare(.path(ValuePath(root: .metadata, segments: [.key("plan")])), .equal, .literal(.string("paid"))), source: #"metadata.plan == "paid""#, then: 1, else: 3)), location: nil),
+            RouteNode(name: "primary", kind: .model(.init(target: ModelTarget("openai/flaky")!, timeout: 5, retries: 0, backoff: Backoff(delay: 0, mode: .constant), set: ["max_tokens": .number(64)], fallback: 2)), location: nil),
+            RouteNode(name: "backup", kind: .model(.init(target: ModelTarget("groq/llama")!, timeout: nil, retries: 0, backoff: Backoff(delay: 0, mode: .constant), set: [:], fallback: nil)), location: nil),
+            RouteNode(name: "free", kind: .reject(.init(status: 403, message: "paid plans only")), location: nil),
+        ]
+        return RouteGraph(name: "support", description: nil, version: "v1", sourcePath: "routes/support.yaml", nodes: nodes, start: 0)
+    }
+
+    @Test func fallbackAfterAnUpstreamFailure() async throws {
+        let upstream = try await FakeUpstream.start(FakeUpstreamConfiguration(perModel: ["flaky": FakeBehavior(status: 503)]))
+        var configuration = try ConfigurationParser.parse("""
+            providers:
+              openai: { base_url: "\(upstream.openAIBaseURL)", keys: { default: sk-a } }
+              groq: { base_url: "\(upstream.openAIBaseURL)", keys: { default: sk-b } }
+            """, environment: [:])
+        configuration.listen.port = 0
+        let app = buildApplication(configuration: configuration, environment: [:], routes: RouteCatalog(graphs: [Self.graph()]))
+        try await app.test(.router) { client in
+            let body = ByteBuffer(string: #"{"model":"dynamic/support","messages":[{"role":"user","content":"hello"}]}"#)
+            try await client.execute(uri: "/compat/chat/completions", method: .post, headers: [HTTPField.Name("cf-aig-metadata")!: #"{"plan":"paid"}"#], body: body) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("cf-aig-step")!] == "1")
+                #expect(response.headers[HTTPField.Name("cf-aig-provider")!] == "groq")
+                #expect(response.headers[HTTPField.Name("cf-aig-model")!] == "llama")
+                #expect(response.headers[HTTPField.Name("x-switchyard-route")!] == "support@v1")
+                #expect(response.headers[HTTPField.Name("x-switchyard-path")!] == "plan>primary>backup")
+            }
+            let requests = upstream.requests()
+            #expect(requests.map(\.model) == ["flaky", "llama"])
+            // The route's `set:` applies to its own model only.
+            #expect(requests[0].bodyText.contains(#""max_tokens":64"#))
+            #expect(!requests[1].bodyText.contains("max_tokens"))
+            #expect(requests[0].header("authorization") == "Bearer sk-a" && requests[1].header("authorization") == "Bearer sk-b")
+
+            try await client.execute(uri: "/compat/chat/completions", method: .post, headers: [HTTPField.Name("cf-aig-metadata")!: #"{"plan":"free"}"#], body: body) { response in
+                #expect(response.status == .forbidden)
+                let e = try JSONValue.parse(Data(response.body.readableBytesView))
+                #expect(e["internalCode"] == .number(2041))
+                #expect(e["message"] == .string("paid plans only"))
+                #expect(response.headers[HTTPField.Name("x-switchyard-path")!] == "plan>free")
+            }
+            try await client.execute(uri: "/compat/chat/completions", method: .post, headers: [HTTPField.Name("cf-aig-metadata")!: "not json"], body: body) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: "/compat/models", method: .get) { response in
+                #expect(String(buffer: response.body).contains(#""id":"dynamic/support""#))
+            }
+        }
+        try await upstream.shutdown()
+    }
+}
