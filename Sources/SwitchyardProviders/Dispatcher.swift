@@ -104,6 +104,8 @@ public struct Dispatcher: Sendable {
     public let defaultTimeout: Duration
     /// Upper bound of a buffered upstream body.
     public let maxResponseBytes: Int
+    /// Told of retries and fallbacks (metrics).
+    public var observer = DispatchObserver()
 
     public init(client: HTTPClient, defaultTimeout: Duration, maxResponseBytes: Int = 64 << 20) {
         self.client = client
@@ -126,6 +128,7 @@ public struct Dispatcher: Sendable {
         attemptLoop: while let attempt = upcoming {
             for tryNumber in 0...max(0, attempt.retries) {
                 if tryNumber > 0 {
+                    observer.retried(attempt.provider.slug)
                     try await Task.sleep(for: .seconds(Self.delay(attempt.backoff, retry: tryNumber)))
                 }
                 do {
@@ -143,6 +146,7 @@ public struct Dispatcher: Sendable {
             }
             upcoming = try plan.next()
             if upcoming == nil { break attemptLoop }
+            observer.fellBack(attempt.provider.slug)
         }
         if let lastOutcome { return lastOutcome }
         throw lastError ?? GatewayError.unreachable(provider: "none", reason: "no model to try")

@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import Prometheus
 import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardProviders
@@ -16,6 +17,8 @@ public func buildApplication(
     logger: Logger = Logger(label: "switchyard"),
     limits: any LimitStore = InMemoryLimitStore(),
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+    requestLog: (any RequestLogStore)? = nil,
+    metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     var clientConfiguration = HTTPClient.Configuration()
@@ -28,15 +31,22 @@ public func buildApplication(
     clientConfiguration.connectionPool.retryConnectionEstablishment = false
     let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration, backgroundActivityLogger: logger)
     let providers = ProviderTable(settings: configuration.providers, environment: environment)
-    let dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
-    let state = GatewayState(configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routes, logger: logger, limits: limits, now: now)
+    let controls = GatewayControls(
+        configuration: configuration, providers: providers, store: requestLog, registry: metrics, routeNames: { routes.names }, logger: logger, now: now
+    )
+    var dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
+    dispatcher.observer = controls.dispatchObserver
+    let state = GatewayState(
+        configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routes, logger: logger, limits: limits, now: now,
+        controls: controls
+    )
     return Application(
         responder: GatewayResponder(state: state),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.listen.host, port: configuration.listen.port),
             serverName: "switchyard"
         ),
-        services: [HTTPClientService(client: client)],
+        services: [HTTPClientService(client: client)] + controls.services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.listen.port) },
         logger: logger
     )

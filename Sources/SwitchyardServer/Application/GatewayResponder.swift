@@ -19,11 +19,17 @@ public struct GatewayResponder: HTTPResponder {
         let path = GatewayPath(path: request.uri.path)
         record.account = path.account
         record.gateway = path.gateway
+        // Observed (metrics, request log, error-body redaction): the gateway endpoints of a known gateway.
+        let observed = path.gateway.flatMap { state.gateways[$0] }
         do {
-            return try await handle(request, path: path, record: &record)
+            if let response = try await AdminAPI(state: state).respond(request) { return response }
+            let response = try await handle(request, path: path, record: &record)
+            return observed == nil ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
         } catch let error as GatewayError {
             state.logRequest(record, status: error.status, note: error.message)
-            return error.response(headers: record.headers())
+            if error.code == 2003 || error.code == 2041 { state.controls.metrics.limitRejected(gateway: record.gateway ?? "default", code: error.code) }
+            let response = error.response(headers: record.headers())
+            return path.gateway == nil ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
         } catch is CancellationError {
             state.logRequest(record, status: 499, note: "client went away")
             throw CancellationError()
@@ -57,10 +63,14 @@ public struct GatewayResponder: HTTPResponder {
             switch endpoint {
             case .models:
                 return try await handler.models(request, auth: auth, record: &record)
-            case .chatCompletions:
-                return try await handler.complete(request, operation: .chatCompletions, auth: auth, record: &record)
-            case .embeddings:
-                return try await handler.complete(request, operation: .embeddings, auth: auth, record: &record)
+            case .chatCompletions, .embeddings:
+                let operation: UpstreamOperation = endpoint == .embeddings ? .embeddings : .chatCompletions
+                let providers = state.providers
+                return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body in
+                    GatewayControls.compatScope(endpoint: endpoint.rawValue, body: body, auth: auth, request: request, providers: providers)
+                }) { request, record in
+                    try await handler.complete(request, operation: operation, auth: auth, record: &record)
+                }
             }
         case .passthrough(_, let gatewayName, let providerSegment, let rest):
             let gateway = try gateway(named: gatewayName)
@@ -72,7 +82,12 @@ public struct GatewayResponder: HTTPResponder {
             }
             let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
             try state.checkRateLimit(gateway: gatewayName, gateway)
-            return try await PassthroughHandler(state: state).forward(request, provider: provider, rest: rest, auth: auth, record: &record)
+            let handler = PassthroughHandler(state: state)
+            return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body in
+                GatewayControls.passthroughScope(provider: provider, request: request, body: body, auth: auth)
+            }) { request, record in
+                try await handler.forward(request, provider: provider, rest: rest, auth: auth, record: &record)
+            }
         }
     }
 

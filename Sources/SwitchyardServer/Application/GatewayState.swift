@@ -8,7 +8,7 @@ import SwitchyardProviders
 struct GatewayState: Sendable {
     struct Gateway: Sendable {
         let settings: GatewayConfiguration.Gateway
-        let tokens: Set<String>
+        let tokens: TokenSet
     }
 
     let configuration: GatewayConfiguration
@@ -21,26 +21,32 @@ struct GatewayState: Sendable {
     let limits: any LimitStore
     /// Unix seconds; injected by tests.
     let now: @Sendable () -> Double
+    /// Cache, request log, metrics, admin API (Controls/).
+    let controls: GatewayControls
 
     init(
         configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteCatalog, logger: Logger,
-        limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
+        controls: GatewayControls? = nil
     ) {
         self.limits = limits
         self.now = now
         self.configuration = configuration
         var gateways: [String: Gateway] = [:]
         for (name, settings) in configuration.gateways {
-            gateways[name] = Gateway(settings: settings, tokens: Set(settings.tokens))
+            gateways[name] = Gateway(settings: settings, tokens: TokenSet(settings.tokens))
         }
         if gateways["default"] == nil {
-            gateways["default"] = Gateway(settings: .init(), tokens: [])
+            gateways["default"] = Gateway(settings: .init(), tokens: TokenSet([]))
         }
         self.gateways = gateways
         self.providers = providers
         self.dispatcher = dispatcher
         self.routes = routes
         self.logger = logger
+        self.controls = controls ?? GatewayControls(
+            configuration: configuration, providers: providers, store: nil, registry: .init(), routeNames: { routes.names }, logger: logger, now: now
+        )
     }
 
     /// Counts the request against the gateway's rate limit, if it has one (429/2003 beyond it).
@@ -70,7 +76,8 @@ struct GatewayState: Sendable {
             metadata["prompt_tokens"] = "\(usage.promptTokens)"
             metadata["completion_tokens"] = "\(usage.completionTokens)"
         }
-        if let note { metadata["note"] = "\(note)" }
+        if let note { metadata["note"] = "\(controls.redactor.adding(record.observation.snapshot.requestSecrets).redact(note))" }
+        record.observation.logged(status: status, usage: usage, note: note)
         logger.info("\(record.method) \(RequestRecord.redact(record.uri))", metadata: metadata)
     }
 }
@@ -90,6 +97,8 @@ struct RequestRecord: Sendable {
     /// `name@version` and the nodes visited, for dynamic routes.
     var route: String?
     var routePath: String?
+    /// Shared with the responder's body wrapper: what the request log record and metrics need.
+    let observation = RequestObservation()
 
     var elapsedMilliseconds: Int64 {
         let d = ContinuousClock.now - start

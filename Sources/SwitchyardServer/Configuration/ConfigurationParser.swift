@@ -177,7 +177,7 @@ private struct Reader {
 
     mutating func read(_ root: Node, into c: inout GatewayConfiguration) {
         if case .scalar(let s) = root, s.string.isEmpty { return }
-        for (key, _, value) in mapping(root, at: "", allowed: ["listen", "routes", "storage", "gateways", "providers", "pricing", "limits"]) {
+        for (key, _, value) in mapping(root, at: "", allowed: ["listen", "routes", "storage", "gateways", "providers", "pricing", "limits", "admin", "logs", "cache"]) {
             switch key {
             case "listen":
                 for (k, _, v) in mapping(value, at: "listen", allowed: ["host", "port"]) {
@@ -231,8 +231,37 @@ private struct Reader {
                     default: if let d = duration(v, at: "limits.shutdown_grace", allowZero: true) { c.limits.shutdownGrace = .milliseconds(Int64(d * 1000)) }
                     }
                 }
+            case "admin", "logs", "cache":
+                controls(key, value, into: &c.controls)
             default:
                 break
+            }
+        }
+    }
+
+    /// `admin: { token }`, `logs: { retention: { max_rows, max_age }, flush_interval, queue_capacity, max_payload_bytes }`, `cache: { max_bytes }`.
+    mutating func controls(_ section: String, _ node: Node, into c: inout ControlsConfiguration) {
+        switch section {
+        case "admin":
+            for (k, _, v) in mapping(node, at: "admin", allowed: ["token"]) where k == "token" {
+                if let s = string(v, at: "admin.token"), !s.isEmpty { c.adminToken = s }
+            }
+        case "logs":
+            for (k, _, v) in mapping(node, at: "logs", allowed: ["retention", "flush_interval", "queue_capacity", "max_payload_bytes"]) {
+                switch k {
+                case "retention":
+                    for (rk, _, rv) in mapping(v, at: "logs.retention", allowed: ["max_rows", "max_age"]) {
+                        if rk == "max_rows", let n = int(rv, at: "logs.retention.max_rows") { c.logMaxRows = n == 0 ? nil : n }
+                        if rk == "max_age", let d = duration(rv, at: "logs.retention.max_age", allowZero: true) { c.logMaxAge = d == 0 ? nil : d }
+                    }
+                case "flush_interval": if let d = duration(v, at: "logs.flush_interval", allowZero: false) { c.logFlushInterval = d }
+                case "queue_capacity": if let n = int(v, at: "logs.queue_capacity", minimum: 1) { c.logQueueCapacity = n }
+                default: if let n = int(v, at: "logs.max_payload_bytes") { c.logMaxPayloadBytes = n }
+                }
+            }
+        default:
+            for (k, _, v) in mapping(node, at: "cache", allowed: ["max_bytes"]) where k == "max_bytes" {
+                if let n = int(v, at: "cache.max_bytes") { c.cacheMaxBytes = n }
             }
         }
     }

@@ -58,6 +58,8 @@ public struct GatewayConfiguration: Sendable {
     public var providers: [String: ProviderSettings] = [:]
     public var pricing: [String: ModelPrice] = [:]
     public var limits = Limits()
+    /// `admin`, `logs`, `cache` (Controls/ControlsConfiguration.swift).
+    public var controls = ControlsConfiguration()
 
     public init() {}
 }

@@ -70,6 +70,7 @@ struct CompatHandler {
             }
         }
         let dispatchRequest = DispatchRequest(operation: operation, body: body, stream: stream, headers: forwarded, credential: credential, timeout: options.timeout)
+        record.observation.upstreamStarted()
         let outcome: DispatchOutcome
         if var plan = routePlan {
             do {

@@ -40,6 +40,7 @@ struct PassthroughHandler {
             headers.append(("anthropic-version", AnthropicAdapter.defaultVersion))
         }
         if let model = Self.model(in: body) ?? Self.model(inPath: upstreamPath) { record.model = model }
+        record.observation.upstreamStarted()
         let response = try await state.dispatcher.passthrough(
             provider: provider, method: HTTPMethod(rawValue: request.method.rawValue), pathAndQuery: pathAndQuery, headers: headers,
             body: body, credential: carriesCredential ? .clientHeaders : .stored(alias: options.keyAlias),

@@ -1,0 +1,243 @@
+import Crypto
+import Foundation
+import Hummingbird
+import NIOCore
+import Synchronization
+import SwitchyardCore
+import SwitchyardProviders
+
+/// How one request uses the response cache, from its headers and the gateway's `cache.ttl`.
+struct CachePolicy: Sendable {
+    /// Seconds an answer is kept; 0 = the cache is not used.
+    var ttl: Double
+    /// `cf-aig-skip-cache`: do not read the cache (a fresh answer still replaces the entry).
+    var skip: Bool
+    /// `cf-aig-cache-key`: replaces the computed key.
+    var customKey: String?
+
+    static let maxTTL: Double = 30 * 86400
+
+    init(headers: HTTPFields, gatewayTTL: Double) throws(GatewayError) {
+        customKey = headers[.cfAigCacheKey].flatMap { $0.isEmpty ? nil : $0 }
+        skip = (headers[.cfAigSkipCache] ?? headers[.cfSkipCache]).flatMap(GatewayControls.bool) ?? false
+        if let text = headers[.cfAigCacheTTL] ?? headers[.cfCacheTTL] {
+            guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n == 0 || (60...Int(Self.maxTTL)).contains(n) else {
+                throw .invalidRequest("cf-aig-cache-ttl must be 0 or a number of seconds from 60 to 2592000 (30 days), got '\(text)'")
+            }
+            ttl = Double(n)
+        } else if gatewayTTL > 0 {
+            ttl = gatewayTTL
+        } else {
+            // Cloudflare: a cache key without a TTL on a gateway without caching keeps for 5 minutes.
+            ttl = customKey == nil ? 0 : 300
+        }
+    }
+}
+
+extension GatewayControls {
+    /// What a cache key is made of besides the body.
+    struct CacheScope: Sendable {
+        /// `compat` or a provider slug.
+        var target: String
+        var path: String
+        var model: String?
+        /// What identifies the credential used (hashed with the rest, never stored).
+        var credential: String
+    }
+
+    static func cacheKey(gateway: String, scope: CacheScope, body: ByteBuffer, customKey: String?) -> String {
+        var hasher = SHA256()
+        func add(_ s: String) {
+            hasher.update(data: Data(s.utf8))
+            hasher.update(data: [0])
+        }
+        add(gateway)
+        if let customKey {
+            add("custom")
+            add(customKey)
+        } else {
+            add(scope.target)
+            add(scope.path)
+            add(scope.model ?? "")
+            add(scope.credential)
+            if let json = try? JSONValue.parse(Data(body.readableBytesView)) {
+                add(json.canonicalJSON)
+            } else {
+                hasher.update(data: Data(body.readableBytesView))
+            }
+        }
+        return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The compat scope: the credential is the client's own key, else the stored key the alias names.
+    static func compatScope(endpoint: String, body: ByteBuffer, auth: ClientAuthentication, request: Request, providers: ProviderTable) -> CacheScope {
+        let model = (try? JSONObjectBody(bytes: Array(body.readableBytesView)))?.value("model")?.stringValue
+        let alias = request.headers[.cfAigByokAlias].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+        let credential: String
+        if let bearer = auth.clientBearer {
+            credential = "client:" + bearer
+        } else {
+            let provider = model.flatMap(ModelTarget.init).flatMap { providers.provider(slug: $0.provider) }
+            credential = "stored:\(alias):" + (provider?.keys[alias] ?? "")
+        }
+        return CacheScope(target: "compat", path: endpoint, model: model, credential: credential)
+    }
+
+    /// The passthrough scope: the path with its query, and the client's credential headers or the stored key.
+    static func passthroughScope(provider: UpstreamProvider, request: Request, body: ByteBuffer, auth: ClientAuthentication) -> CacheScope {
+        var credential = ""
+        for name in UpstreamProvider.credentialHeaders.sorted() {
+            guard let value = request.headers[HTTPField.Name(name)!] else { continue }
+            if name == "authorization", auth.authorizationIsGatewayToken { continue }
+            if auth.gatewayTokenKeyHeaders.contains(name) { continue }
+            credential += "\(name)=\(value)\n"
+        }
+        if credential.isEmpty, !request.uri.string.contains("key=") {
+            let alias = request.headers[.cfAigByokAlias].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+            credential = "stored:\(alias):" + (provider.keys[alias] ?? "")
+        }
+        return CacheScope(
+            target: provider.slug, path: request.uri.string, model: PassthroughHandler.model(in: body), credential: credential
+        )
+    }
+
+    /// Runs `handler` behind the response cache. Hits are answered here (no provider call, no
+    /// route budget or limit) and logged with `cached: true`; a miss leads or joins the flight for
+    /// its key; a successful (2xx) answer is stored once its body has been sent completely.
+    func cached(
+        _ request: Request, gatewayName: String, gateway: GatewayState.Gateway, state: GatewayState, record: inout RequestRecord,
+        scope makeScope: (ByteBuffer) -> CacheScope,
+        _ handler: (Request, inout RequestRecord) async throws -> Response
+    ) async throws -> Response {
+        try begin(request, record: record)
+        let policy = try CachePolicy(headers: request.headers, gatewayTTL: gateway.settings.cacheTTL)
+        var request = request
+        let body = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
+        record.observation.update { $0.requestBody = body }
+        guard policy.ttl > 0, request.method == .post else {
+            return try await handler(request, &record)
+        }
+        let key = Self.cacheKey(gateway: gatewayName, scope: makeScope(body), body: body, customKey: policy.customKey)
+        let now = self.now()
+        let lookup: ResponseCache.Lookup = policy.skip ? .lead(ResponseCache.Flight()) : cache.lookup(key, now: now)
+        switch lookup {
+        case .hit(let entry):
+            return hit(entry, state: state, record: &record)
+        case .wait(let flight):
+            if let entry = await flight.wait(timeout: followerTimeout) {
+                return hit(entry, state: state, record: &record)
+            }
+            record.observation.update { $0.cacheStatus = .miss }
+            return try await handler(request, &record)
+        case .lead(let flight):
+            record.observation.update { $0.cacheStatus = .miss }
+            let response: Response
+            do {
+                response = try await handler(request, &record)
+            } catch {
+                cache.complete(key, flight: flight, entry: nil)
+                throw error
+            }
+            guard (200..<300).contains(response.status.code) else {
+                cache.complete(key, flight: flight, entry: nil)
+                return response
+            }
+            return store(response, key: key, flight: flight, ttl: policy.ttl, record: record)
+        }
+    }
+
+    private func hit(_ entry: ResponseCache.Entry, state: GatewayState, record: inout RequestRecord) -> Response {
+        record.provider = entry.provider
+        record.model = entry.model
+        record.step = entry.step
+        record.route = entry.route
+        record.routePath = entry.routePath
+        record.observation.update {
+            $0.cached = true
+            $0.cacheStatus = .hit
+            $0.usage = entry.usage
+        }
+        var headers = HTTPFields()
+        for (name, value) in entry.headers {
+            if let n = HTTPField.Name(name) { headers.append(HTTPField(name: n, value: value)) }
+        }
+        for field in record.headers() where headers[field.name] == nil || field.name == .cfAigLogID || field.name == .cfAigEventID {
+            headers[field.name] = field.value
+        }
+        headers[.cfAigCacheStatus] = "HIT"
+        state.logRequest(record, status: entry.status, usage: entry.usage, note: "cache hit")
+        let chunks = entry.chunks
+        let length = chunks.reduce(0) { $0 + $1.readableBytes }
+        return Response(status: .init(code: entry.status), headers: headers, body: ResponseBody(contentLength: length) { writer in
+            for chunk in chunks { try await writer.write(chunk) }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// Forwards the leader's answer and keeps its chunks; stores them only when the body ended normally.
+    private func store(_ response: Response, key: String, flight: ResponseCache.Flight, ttl: Double, record: RequestRecord) -> Response {
+        let perRequest: Set<String> = ["cf-aig-log-id", "cf-aig-event-id", "cf-aig-cache-status", "content-length", "transfer-encoding", "date"]
+        let headers = response.headers.compactMap { f -> (String, String)? in
+            perRequest.contains(f.name.canonicalName) ? nil : (f.name.canonicalName, f.value)
+        }
+        let status = Int(response.status.code)
+        let cache = self.cache
+        let now = self.now
+        var response = response
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            let chunks = ChunkList()
+            do {
+                try await body.write(ChunkWriter(base: writer, chunks: chunks, limit: cache.maxBytes))
+            } catch {
+                cache.complete(key, flight: flight, entry: nil)
+                throw error
+            }
+            guard let kept = chunks.all else {
+                cache.complete(key, flight: flight, entry: nil)
+                return
+            }
+            let observed = record.observation.snapshot
+            cache.complete(key, flight: flight, entry: ResponseCache.Entry(
+                status: status, headers: headers, chunks: kept, usage: observed.usage, provider: record.provider, model: record.model,
+                step: record.step, route: record.route, routePath: record.routePath, expiresAt: now() + ttl
+            ))
+        }
+        return response
+    }
+}
+
+/// The chunks of a body being forwarded, up to a size (nil beyond it: too large to cache).
+final class ChunkList: Sendable {
+    private let state = Mutex<(chunks: [ByteBuffer], bytes: Int, overflow: Bool)>(([], 0, false))
+
+    func append(_ buffer: ByteBuffer, limit: Int) {
+        state.withLock { s in
+            guard !s.overflow else { return }
+            s.bytes += buffer.readableBytes
+            if s.bytes > limit {
+                s.overflow = true
+                s.chunks = []
+            } else {
+                s.chunks.append(buffer)
+            }
+        }
+    }
+
+    var all: [ByteBuffer]? { state.withLock { $0.overflow ? nil : $0.chunks } }
+}
+
+struct ChunkWriter: ResponseBodyWriter {
+    var base: any ResponseBodyWriter
+    let chunks: ChunkList
+    let limit: Int
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        chunks.append(buffer, limit: limit)
+        try await base.write(buffer)
+    }
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
+        try await base.finish(trailingHeaders)
+    }
+}

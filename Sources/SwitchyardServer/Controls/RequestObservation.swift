@@ -1,0 +1,97 @@
+import Hummingbird
+import NIOCore
+import Synchronization
+import SwitchyardCore
+
+/// What the request log record and the metrics of one request need beyond `RequestRecord`: shared
+/// by reference, so the handlers (which copy the record into stream closures) and the responder's
+/// body wrapper see the same values. Written a few times per request; no lock held across an await.
+final class RequestObservation: Sendable {
+    struct State: Sendable {
+        var status: Int?
+        var usage: Usage?
+        var note: String?
+        var cached = false
+        var cacheStatus: CacheStatus?
+        var requestBody: ByteBuffer?
+        var upstreamStart: ContinuousClock.Instant?
+        var metadata: [String: JSONValue] = [:]
+        var customCost: CustomCost?
+        var requestSecrets: [String] = []
+    }
+
+    enum CacheStatus: Sendable { case hit, miss }
+
+    private let state = Mutex(State())
+
+    init() {}
+
+    var snapshot: State { state.withLock { $0 } }
+
+    func update(_ body: (inout State) -> Void) { state.withLock { body(&$0) } }
+
+    /// Called by `GatewayState.logRequest`: the final status and usage of the request.
+    func logged(status: Int, usage: Usage?, note: String?) {
+        state.withLock {
+            $0.status = status
+            if let usage { $0.usage = usage }
+            if let note { $0.note = note }
+        }
+    }
+
+    /// The handler is about to call the provider: the rest of the request's time is upstream time.
+    func upstreamStarted() {
+        state.withLock { if $0.upstreamStart == nil { $0.upstreamStart = .now } }
+    }
+}
+
+/// `cf-aig-custom-cost`: USD per token, replacing the price table for one request (Cloudflare §4.6).
+struct CustomCost: Sendable, Hashable {
+    var perTokenIn: Double?
+    var perTokenOut: Double?
+    var perCacheReadToken: Double?
+    var totalCost: Double?
+
+    init(header: String) throws(GatewayError) {
+        guard let object = (try? JSONValue.parse(header))?.objectValue else {
+            throw .invalidRequest("cf-aig-custom-cost must be a JSON object such as {\"per_token_in\":0.000001,\"per_token_out\":0.000002}")
+        }
+        for (key, value) in object {
+            guard let n = value.numberValue, n >= 0, n.isFinite else {
+                throw .invalidRequest("cf-aig-custom-cost: '\(key)' must be a non-negative number")
+            }
+            switch key {
+            case "per_token_in": perTokenIn = n
+            case "per_token_out": perTokenOut = n
+            case "per_cache_read_token": perCacheReadToken = n
+            case "per_cache_write_token": break
+            case "total_cost": totalCost = n
+            default:
+                throw .invalidRequest("cf-aig-custom-cost: unknown field '\(key)' (per_token_in, per_token_out, per_cache_read_token, per_cache_write_token, total_cost)")
+            }
+        }
+    }
+
+    /// Cached input tokens are counted inside `promptTokens`, so they are taken out of the fresh input.
+    func cost(of usage: Usage) -> Double {
+        if let totalCost { return totalCost }
+        let inRate = perTokenIn ?? 0
+        let cachedRate = perCacheReadToken ?? inRate
+        let fresh = max(0, usage.promptTokens - usage.cachedPromptTokens)
+        return Double(fresh) * inRate + Double(usage.cachedPromptTokens) * cachedRate + Double(usage.completionTokens) * (perTokenOut ?? 0)
+    }
+}
+
+enum RequestMetadata {
+    /// `cf-aig-metadata` as routes read it (RouteCatalog's RequestFacts): a flat JSON object, the
+    /// first five keys, `cf.*` dropped, nested values skipped. Unparsable text is ignored here
+    /// (dynamic routes reject it with 400).
+    static func parse(_ header: String?) -> [String: JSONValue] {
+        guard let header, let object = (try? JSONValue.parse(header))?.objectValue else { return [:] }
+        var out: [String: JSONValue] = [:]
+        for key in object.keys.sorted().prefix(5) where !key.hasPrefix("cf.") {
+            if let value = object[key], value.objectValue == nil, value.arrayValue == nil { out[key] = value }
+        }
+        return out
+    }
+}
