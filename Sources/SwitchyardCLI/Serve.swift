@@ -46,7 +46,7 @@ struct Serve: AsyncParsableCommand {
             services.append(demoSetup.service)
         }
 
-        let routeCatalog = RouteLoading.load(directory: configuration.routesDirectory)
+        let routeCatalog = RouteLoading.load(directory: configuration.routesDirectory, configuration: configuration)
         var startup = "switchyard: loaded \(routeCatalog.names.count) routes from \(configuration.routesDirectory)\n"
         for error in routeCatalog.errors { startup += error + "\n" }
         FileHandle.standardOutput.write(Data(startup.utf8))

@@ -65,3 +65,41 @@ import Testing
         try await upstream.shutdown()
     }
 }
+
+extension DynamicRouteTests {
+    @Test func routeFilesAreCompiledAtStartup() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-routes-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try """
+            nodes:
+              primary:
+                model: openai/flaky
+                fallback: backup
+              backup:
+                model: my-vllm/qwen
+            """.write(toFile: directory + "/support.yaml", atomically: true, encoding: .utf8)
+        try "nodes:\n  a:\n    model: nope/x\n".write(toFile: directory + "/broken.yaml", atomically: true, encoding: .utf8)
+
+        let upstream = try await FakeUpstream.start(FakeUpstreamConfiguration(perModel: ["flaky": FakeBehavior(status: 500)]))
+        var configuration = try ConfigurationParser.parse("""
+            providers:
+              openai: { base_url: "\(upstream.openAIBaseURL)", keys: { default: sk-a } }
+              my-vllm: { kind: openai-compatible, base_url: "\(upstream.openAIBaseURL)" }
+            """, environment: [:])
+        configuration.listen.port = 0
+        let catalog = RouteLoading.load(directory: directory, configuration: configuration)
+        #expect(catalog.names == ["support"])
+        #expect(catalog.errors.count == 1 && catalog.errors[0].hasPrefix(directory + "/broken.yaml:3:12: error:"), "\(catalog.errors)")
+
+        let app = buildApplication(configuration: configuration, environment: [:], routes: catalog)
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/compat/chat/completions", method: .post, body: ByteBuffer(string: #"{"model":"dynamic/support","messages":[{"role":"user","content":"hi"}]}"#)) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("x-switchyard-path")!] == "primary>backup")
+                #expect(response.headers[HTTPField.Name("cf-aig-provider")!] == "my-vllm")
+            }
+        }
+        try await upstream.shutdown()
+    }
+}
