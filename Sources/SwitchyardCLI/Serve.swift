@@ -47,7 +47,8 @@ struct Serve: AsyncParsableCommand {
         }
 
         let routeCatalog = RouteLoading.load(directory: configuration.routesDirectory, configuration: configuration)
-        var startup = "switchyard: loaded \(routeCatalog.names.count) routes from \(configuration.routesDirectory)\n"
+        let names = routeCatalog.names.isEmpty ? "" : ": " + routeCatalog.names.joined(separator: ", ")
+        var startup = "switchyard: loaded \(routeCatalog.names.count) routes from \(configuration.routesDirectory)\(names)\n"
         for error in routeCatalog.errors { startup += error + "\n" }
         FileHandle.standardOutput.write(Data(startup.utf8))
 

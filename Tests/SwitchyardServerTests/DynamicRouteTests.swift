@@ -103,3 +103,48 @@ extension DynamicRouteTests {
         try await upstream.shutdown()
     }
 }
+
+extension DynamicRouteTests {
+    @Test func budgetReservationIsSettledWithTheRealCost() async throws {
+        let upstream = try await FakeUpstream.start()
+        let pricing = ["openai/pricey": ModelPrice(input: 100_000, output: 100_000)]
+        let source = RouteSource(path: "routes/metered.yaml", contents: """
+            nodes:
+              budget:
+                budget: { limit: 50, per: 1d }
+                then: answer
+                exceeded: reject
+              answer:
+                model: openai/pricey
+            """)
+        let compiled = RouteCompiler.compile(source, options: RouteCompilerOptions(prices: PriceTable(overrides: pricing)))
+        let graph = try #require(compiled.graph, "\(compiled.diagnostics)")
+        var configuration = try ConfigurationParser.parse("""
+            providers:
+              openai: { base_url: "\(upstream.openAIBaseURL)", keys: { default: sk-a } }
+            pricing:
+              openai/pricey: { input: 100000, output: 100000 }
+            """, environment: [:])
+        configuration.listen.port = 0
+        let limits = InMemoryLimitStore()
+        let app = buildApplication(configuration: configuration, environment: [:], routes: RouteCatalog(graphs: [graph]), limits: limits, now: { 1_000_000 })
+        let body = #"{"model":"dynamic/metered","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}"#
+        let tokens = try await app.test(.router) { client -> Double in
+            let tokens = try await client.execute(uri: "/compat/chat/completions", method: .post, body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .ok)
+                return try JSONValue.parse(Data(response.body.readableBytesView))["usage"]?["total_tokens"]?.numberValue ?? 0
+            }
+            // The same question streamed: the same answer, its usage taken from the stream the gateway asked usage for.
+            let streamed = body.replacingOccurrences(of: #""max_tokens""#, with: #""stream":true,"max_tokens""#)
+            try await client.execute(uri: "/compat/chat/completions", method: .post, body: ByteBuffer(string: streamed)) { response in
+                #expect(response.status == .ok)
+            }
+            return tokens
+        }
+        #expect(tokens > 0)
+        let usage = limits.budgetUsage(LimitKey(route: "metered", node: "budget", keyValue: ""), window: 86_400, now: 1_000_000)
+        #expect(usage.reserved == 0)
+        #expect(abs(usage.spent - 2 * tokens * 0.1) < 1e-9, "\(usage)")
+        try await upstream.shutdown()
+    }
+}

@@ -19,6 +19,7 @@ struct GatewayState: Sendable {
     let logger: Logger
     /// Gateway-level rate limits (`gateways.<id>.rate_limit`).
     let limits: any LimitStore
+    let prices: PriceTable
     /// Unix seconds; injected by tests.
     let now: @Sendable () -> Double
 
@@ -27,6 +28,7 @@ struct GatewayState: Sendable {
         limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.limits = limits
+        self.prices = PriceTable(overrides: configuration.pricing)
         self.now = now
         self.configuration = configuration
         var gateways: [String: Gateway] = [:]
