@@ -33,3 +33,13 @@ import Testing
         #expect(id == "01901234-5678-7fff-bfff-ffffffff0000")
     }
 }
+
+@Suite struct BearerTests {
+    @Test func bearerValues() {
+        #expect(ClientAuthentication.bearerValue("Bearer sk-1") == "sk-1")
+        #expect(ClientAuthentication.bearerValue("bearer   sk-1 ") == "sk-1")
+        #expect(ClientAuthentication.bearerValue("sk-1") == "sk-1")
+        #expect(ClientAuthentication.bearerValue("Basic dXNlcjpwYXNz") == nil)
+        #expect(ClientAuthentication.bearerValue("Bearer ") == nil)
+    }
+}
