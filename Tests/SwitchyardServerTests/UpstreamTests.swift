@@ -435,3 +435,21 @@ extension UpstreamTests {
         }
     }
 }
+
+extension UpstreamTests {
+    @Test func metricsCountRequestsAndTokens() async throws {
+        try await withGateway { _, client in
+            try await client.execute(uri: "/compat/chat/completions", method: .post, body: Self.chat("openai/gpt-4o")) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/compat/chat/completions", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"switchyard_requests_total{endpoint="compat/chat/completions",provider="openai",status="200"} 1"#), "\(text)")
+                #expect(text.contains(#"switchyard_requests_total{endpoint="compat/chat/completions",provider="none",status="400"} 1"#))
+                #expect(text.contains(#"switchyard_tokens_total{provider="openai",type="completion"}"#))
+                #expect(text.contains("switchyard_request_duration_seconds_bucket"))
+            }
+        }
+    }
+}

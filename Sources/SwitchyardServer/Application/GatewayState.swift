@@ -20,6 +20,7 @@ struct GatewayState: Sendable {
     /// Gateway-level rate limits (`gateways.<id>.rate_limit`).
     let limits: any LimitStore
     let prices: PriceTable
+    let metrics = GatewayMetrics()
     /// Unix seconds; injected by tests.
     let now: @Sendable () -> Double
 
@@ -74,6 +75,7 @@ struct GatewayState: Sendable {
         }
         if let note { metadata["note"] = "\(note)" }
         logger.info("\(record.method) \(RequestRecord.redact(record.uri))", metadata: metadata)
+        metrics.record(endpoint: record.endpoint, provider: record.provider, status: status, duration: ContinuousClock.now - record.start, usage: usage)
     }
 }
 
@@ -89,6 +91,7 @@ struct RequestRecord: Sendable {
     var provider: String?
     var model: String?
     var step = 0
+    var endpoint = "unknown"
     /// `name@version` and the nodes visited, for dynamic routes.
     var route: String?
     var routePath: String?

@@ -7,6 +7,7 @@ enum GatewayPath: Equatable {
     }
 
     case healthz
+    case metrics
     case compat(account: String?, gateway: String, endpoint: CompatEndpoint)
     /// `rest` is the raw (still percent-encoded) path after the provider segment, with a leading `/` unless empty.
     case passthrough(account: String?, gateway: String, provider: String, rest: String)
@@ -19,6 +20,10 @@ enum GatewayPath: Equatable {
         if segments.last == "" { segments.removeLast() }
         if segments == ["healthz"] {
             self = .healthz
+            return
+        }
+        if segments == ["metrics"] {
+            self = .metrics
             return
         }
         var account: String?
@@ -50,14 +55,25 @@ enum GatewayPath: Equatable {
     var gateway: String? {
         switch self {
         case .compat(_, let g, _), .passthrough(_, let g, _, _): g
-        case .healthz, .notFound: nil
+        case .healthz, .metrics, .notFound: nil
         }
     }
 
     var account: String? {
         switch self {
         case .compat(let a, _, _), .passthrough(let a, _, _, _): a
-        case .healthz, .notFound: nil
+        case .healthz, .metrics, .notFound: nil
+        }
+    }
+
+    /// The `endpoint` label of metrics.
+    var endpointLabel: String {
+        switch self {
+        case .healthz: "healthz"
+        case .metrics: "metrics"
+        case .compat(_, _, let e): "compat/" + e.rawValue
+        case .passthrough: "passthrough"
+        case .notFound: "unknown"
         }
     }
 }
