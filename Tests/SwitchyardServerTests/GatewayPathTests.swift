@@ -13,7 +13,8 @@ import Testing
         #expect(GatewayPath(path: "/workers-ai/@cf/meta/llama%2F3") == .passthrough(account: nil, gateway: "default", provider: "workers-ai", rest: "/@cf/meta/llama%2F3"))
         #expect(GatewayPath(path: "/compat/nothing") == .notFound)
         #expect(GatewayPath(path: "/") == .notFound)
-        #expect(GatewayPath(path: "/v1/a/g") == .notFound)
+        #expect(GatewayPath(path: "/v1/a/g") == .universal(account: "a", gateway: "g"))
+        #expect(GatewayPath(path: "/metrics") == .metrics)
     }
 
     @Test func repeatedV1IsNotDoubled() {

@@ -453,3 +453,35 @@ extension UpstreamTests {
         }
     }
 }
+
+extension UpstreamTests {
+    @Test func universalEndpointFallsBackStepByStep() async throws {
+        try await withGateway { upstream, client in
+            let steps = """
+                [
+                  {"provider":"openai","endpoint":"chat/completions","headers":{"x-fake-status":"500","Authorization":"Bearer sk-step"},
+                   "query":{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]},"config":{"maxAttempts":2,"retryDelay":0}},
+                  {"provider":"groq","endpoint":"chat/completions","query":{"model":"llama","messages":[{"role":"user","content":"hello"}]}}
+                ]
+                """
+            try await client.execute(uri: "/v1/acct/default", method: .post, body: ByteBuffer(string: steps)) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("cf-aig-step")!] == "1")
+                #expect(response.headers[HTTPField.Name("cf-aig-provider")!] == "groq")
+                let body = try Self.json(response.body)
+                #expect(body["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue?.contains("hello") == true)
+            }
+            let requests = upstream.requests()
+            #expect(requests.map(\.model) == ["gpt-4o", "gpt-4o", "llama"])
+            #expect(requests[0].header("authorization") == "Bearer sk-step")
+            #expect(requests[2].header("authorization") == "Bearer gsk-stored")
+            #expect(requests.allSatisfy { $0.path == "/v1/chat/completions" })
+
+            let failing = #"{"provider":"openai","endpoint":"chat/completions","headers":{"x-fake-status":"429"},"query":{"model":"gpt-4o","messages":[]}}"#
+            try await client.execute(uri: "/v1/acct/default", method: .post, body: ByteBuffer(string: failing)) { response in
+                #expect(response.status == .tooManyRequests)
+                #expect(response.headers[HTTPField.Name("cf-aig-step")!] == "0")
+            }
+        }
+    }
+}

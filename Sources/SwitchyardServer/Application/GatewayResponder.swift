@@ -68,6 +68,14 @@ public struct GatewayResponder: HTTPResponder {
             case .embeddings:
                 return try await handler.complete(request, operation: .embeddings, auth: auth, record: &record)
             }
+        case .universal(_, let gatewayName):
+            guard request.method == .post else {
+                throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["POST"])
+            }
+            let gateway = try gateway(named: gatewayName)
+            let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
+            try state.checkRateLimit(gateway: gatewayName, gateway)
+            return try await UniversalHandler(state: state).handle(request, auth: auth, record: &record)
         case .passthrough(_, let gatewayName, let providerSegment, let rest):
             let gateway = try gateway(named: gatewayName)
             guard let provider = state.providers.provider(pathSlug: providerSegment) else {

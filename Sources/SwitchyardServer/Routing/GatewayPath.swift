@@ -9,6 +9,8 @@ enum GatewayPath: Equatable {
     case healthz
     case metrics
     case compat(account: String?, gateway: String, endpoint: CompatEndpoint)
+    /// `POST /v1/{account}/{gateway}`: Cloudflare's universal endpoint.
+    case universal(account: String, gateway: String)
     /// `rest` is the raw (still percent-encoded) path after the provider segment, with a leading `/` unless empty.
     case passthrough(account: String?, gateway: String, provider: String, rest: String)
     case notFound
@@ -35,7 +37,11 @@ enum GatewayPath: Equatable {
             tail = segments.dropFirst(3)
         }
         guard let head = tail.first, !head.isEmpty else {
-            self = .notFound
+            if let account, segments.count == 3 {
+                self = .universal(account: account, gateway: gateway)
+            } else {
+                self = .notFound
+            }
             return
         }
         if head == "compat" {
@@ -54,7 +60,7 @@ enum GatewayPath: Equatable {
 
     var gateway: String? {
         switch self {
-        case .compat(_, let g, _), .passthrough(_, let g, _, _): g
+        case .compat(_, let g, _), .passthrough(_, let g, _, _), .universal(_, let g): g
         case .healthz, .metrics, .notFound: nil
         }
     }
@@ -62,6 +68,7 @@ enum GatewayPath: Equatable {
     var account: String? {
         switch self {
         case .compat(let a, _, _), .passthrough(let a, _, _, _): a
+        case .universal(let a, _): a
         case .healthz, .metrics, .notFound: nil
         }
     }
@@ -73,6 +80,7 @@ enum GatewayPath: Equatable {
         case .metrics: "metrics"
         case .compat(_, _, let e): "compat/" + e.rawValue
         case .passthrough: "passthrough"
+        case .universal: "universal"
         case .notFound: "unknown"
         }
     }
