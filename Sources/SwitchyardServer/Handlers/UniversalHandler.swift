@@ -30,7 +30,8 @@ struct UniversalHandler {
         }
         let items = parsed.arrayValue ?? [parsed]
         guard !items.isEmpty else { throw GatewayError.invalidRequest("the universal endpoint needs at least one step") }
-        let steps = try items.enumerated().map { index, item throws(GatewayError) in try step(item, index: index, request: request, auth: auth) }
+        let tokens = state.gateways[record.gateway ?? "default"]?.tokens ?? []
+        let steps = try items.enumerated().map { index, item throws(GatewayError) in try step(item, index: index, request: request, auth: auth, gatewayTokens: tokens) }
 
         for (index, step) in steps.enumerated() {
             let isLastStep = index == steps.count - 1
@@ -62,7 +63,7 @@ struct UniversalHandler {
         throw GatewayError.unreachable(provider: steps.last?.provider.slug ?? "none", reason: "every step failed")
     }
 
-    private func step(_ item: JSONValue, index: Int, request: Request, auth: ClientAuthentication) throws(GatewayError) -> Step {
+    private func step(_ item: JSONValue, index: Int, request: Request, auth: ClientAuthentication, gatewayTokens: Set<String>) throws(GatewayError) -> Step {
         guard let object = item.objectValue else { throw .invalidRequest("step \(index) must be an object with provider, endpoint and query") }
         guard let slug = object["provider"]?.stringValue else { throw .invalidRequest("step \(index) needs 'provider' (a string)") }
         guard var provider = state.providers.provider(pathSlug: slug) else {
@@ -111,7 +112,8 @@ struct UniversalHandler {
             let name = field.name.canonicalName
             guard HeaderPolicy.forwardsRequestHeader(name) else { continue }
             if PassthroughHandler.credentialHeaders.contains(name) {
-                if name == "authorization", let token = ClientAuthentication.bearerValue(field.value), (state.gateways[record(gateway: request)]?.tokens.contains(token) ?? false) { continue }
+                // A gateway token is never forwarded, wherever it was written.
+                if name == "authorization", let token = ClientAuthentication.bearerValue(field.value), gatewayTokens.contains(token) { continue }
                 carriesCredential = true
             }
             headers.append((name, field.value))
@@ -124,10 +126,6 @@ struct UniversalHandler {
         case nil: body = ByteBuffer()
         }
         return Step(provider: provider, pathAndQuery: path + query, headers: headers, carriesCredential: carriesCredential, body: body, options: options)
-    }
-
-    private func record(gateway request: Request) -> String {
-        GatewayPath(path: request.uri.path).gateway ?? "default"
     }
 
     private func stream(_ response: HTTPClientResponse, request: Request, record: RequestRecord) -> Response {
