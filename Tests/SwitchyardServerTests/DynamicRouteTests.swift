@@ -148,3 +148,54 @@ extension DynamicRouteTests {
         try await upstream.shutdown()
     }
 }
+
+extension DynamicRouteTests {
+    @Test(.timeLimit(.minutes(1)))
+    func routeFilesAreReloadedAndABrokenFileKeepsItsPreviousVersion() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-reload-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        @Sendable func write(_ name: String, _ text: String) throws { try text.write(toFile: directory + "/" + name, atomically: true, encoding: .utf8) }
+        try write("support.yaml", "nodes:\n  only:\n    model: openai/model-a\n")
+
+        let upstream = try await FakeUpstream.start()
+        var configuration = try ConfigurationParser.parse("""
+            routes: \(directory)
+            providers:
+              openai: { base_url: "\(upstream.openAIBaseURL)", keys: { default: sk-a } }
+            """, environment: [:])
+        configuration.listen.port = 0
+        let table = RouteTable(RouteLoading.load(directory: directory, configuration: configuration))
+        let app = buildApplication(configuration: configuration, environment: [:], routeTable: table, reloadRoutesEvery: .milliseconds(20))
+
+        /// Waits (bounded) until the reload service has swapped in a new catalog.
+        @Sendable func reloaded(after generation: Int) async throws {
+            let deadline = ContinuousClock.now + .seconds(10)
+            while table.generation <= generation, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(table.generation > generation)
+        }
+
+        try await app.test(.router) { client in
+            func ask(_ route: String) async throws -> (HTTPResponse.Status, String?) {
+                try await client.execute(uri: "/compat/chat/completions", method: .post, body: ByteBuffer(string: #"{"model":"dynamic/\#(route)","messages":[{"role":"user","content":"hi"}]}"#)) { response in
+                    (response.status, response.headers[HTTPField.Name("cf-aig-model")!])
+                }
+            }
+            #expect(try await ask("support") == (.ok, "model-a"))
+
+            var generation = table.generation
+            try write("support.yaml", "nodes:\n  only:\n    model: openai/model-bb\n")
+            try await reloaded(after: generation)
+            #expect(try await ask("support") == (.ok, "model-bb"))
+
+            generation = table.generation
+            try write("support.yaml", "nodes:\n  only:\n    model: nope/model-c\n")
+            try write("billing.yaml", "nodes:\n  only:\n    model: openai/model-d\n")
+            try await reloaded(after: generation)
+            #expect(try await ask("support") == (.ok, "model-bb"))
+            #expect(try await ask("billing") == (.ok, "model-d"))
+            #expect(table.current.errors.contains { $0.hasPrefix(directory + "/support.yaml:3:12: error:") })
+        }
+        try await upstream.shutdown()
+    }
+}

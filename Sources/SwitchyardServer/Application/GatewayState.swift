@@ -15,7 +15,8 @@ struct GatewayState: Sendable {
     let gateways: [String: Gateway]
     let providers: ProviderTable
     let dispatcher: Dispatcher
-    let routes: RouteCatalog
+    let routeTable: RouteTable
+    var routes: RouteCatalog { routeTable.current }
     let logger: Logger
     /// Gateway-level rate limits (`gateways.<id>.rate_limit`).
     let limits: any LimitStore
@@ -25,7 +26,7 @@ struct GatewayState: Sendable {
     let now: @Sendable () -> Double
 
     init(
-        configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteCatalog, logger: Logger,
+        configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteTable, logger: Logger,
         limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.limits = limits
@@ -42,7 +43,7 @@ struct GatewayState: Sendable {
         self.gateways = gateways
         self.providers = providers
         self.dispatcher = dispatcher
-        self.routes = routes
+        self.routeTable = routes
         self.logger = logger
     }
 

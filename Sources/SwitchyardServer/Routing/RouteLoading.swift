@@ -20,4 +20,19 @@ public enum RouteLoading {
         let messages = failures.map(\.description) + compiled.diagnostics.map(\.description)
         return RouteCatalog(graphs: Array(compiled.graphs.values), errors: messages)
     }
+
+    /// Names, sizes and modification times of the route files: what a reload watches.
+    static func signature(of directory: String) -> [String: String] {
+        let fm = FileManager.default
+        guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return [:] }
+        var out: [String: String] = [:]
+        for name in names where RouteFileLoader.isRouteFile(name) {
+            let path = directory + "/" + name
+            let attributes = try? fm.attributesOfItem(atPath: path)
+            let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+            let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+            out[name] = "\(size)@\(modified)"
+        }
+        return out
+    }
 }
