@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwitchyardCore
 import SwitchyardServer
+import SwitchyardStorage
 
 struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -45,8 +46,7 @@ struct Logs: AsyncParsableCommand {
                 throw ExitCode(1)
             }
         }
-        if let file = storage.hasPrefix("sqlite:") ? String(storage.dropFirst("sqlite:".count)).replacingOccurrences(of: "//", with: "") : nil,
-           !file.isEmpty, !FileManager.default.fileExists(atPath: file) {
+        if storage != "memory", let file = SQLiteDatabase.path(fromStorageURL: storage), !FileManager.default.fileExists(atPath: file) {
             throw ValidationError("no request log at '\(file)' (storage: \(storage)); start the gateway first")
         }
         let store = try RequestLogStorage.open(storage)

@@ -28,6 +28,11 @@ struct ControlsHarness: Sendable {
     let registry: PrometheusCollectorRegistry
     let clock: ManualClock
     let logs: RequestLogCapture
+    let databasePath: String
+
+    func removeDatabase() {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+    }
 
     static func temporaryDatabasePath() -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-test-\(UUID().uuidString).sqlite").path
@@ -50,6 +55,7 @@ struct ControlsHarness: Sendable {
     /// Runs `body` against the gateway; the log store is returned for inspection after shutdown.
     @discardableResult
     static func run(
+        keepLog: Bool = false,
         extra: String = "",
         fake configuration: FakeUpstreamConfiguration = FakeUpstreamConfiguration(),
         yaml makeYAML: (@Sendable (FakeUpstream) -> String)? = nil,
@@ -57,20 +63,18 @@ struct ControlsHarness: Sendable {
     ) async throws -> ControlsHarness {
         let fake = try await FakeUpstream.start(configuration)
         let path = temporaryDatabasePath()
-        defer {
-            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        }
         do {
             let text = makeYAML?(fake) ?? yaml(fake: fake, extra: extra)
             var c = try ConfigurationParser.parse(text, environment: [:])
             c.listen.port = 0
-            let harness = ControlsHarness(fake: fake, store: try SQLiteDatabase(path: path), registry: PrometheusCollectorRegistry(), clock: ManualClock(), logs: RequestLogCapture())
+            let harness = ControlsHarness(fake: fake, store: try SQLiteDatabase(path: path), registry: PrometheusCollectorRegistry(), clock: ManualClock(), logs: RequestLogCapture(), databasePath: path)
             let clock = harness.clock
             let app = buildApplication(
                 configuration: c, environment: [:], logger: harness.logs.logger, now: { clock.now }, requestLog: harness.store, metrics: harness.registry
             )
             try await app.test(.router) { client in try await body(client, harness) }
             try await fake.shutdown()
+            if !keepLog { harness.removeDatabase() }
             return harness
         } catch {
             try? await fake.shutdown()

@@ -41,7 +41,7 @@ import Testing
     /// A provider that rejects every key, echoing it (and the query and body) in its error body.
     static func withEchoingUpstream(_ body: @Sendable (Int) async throws -> Void) async throws {
         let router = Router()
-        router.on("{path+}", method: .post) { request, _ -> Response in
+        router.post("**") { request, _ -> Response in
             var request = request
             let text = String(buffer: try await request.collectBody(upTo: 1 << 20))
             let echoed = "Incorrect API key provided: \(request.headers[.authorization] ?? "") \(request.headers[HTTPField.Name("x-api-key")!] ?? "") \(request.uri.string) \(text)"
@@ -57,7 +57,7 @@ import Testing
         let stored = "sk-stored-STORED-9999"
         try await Self.withEchoingUpstream { port in
             let responses = Mutex2<[String]>([])
-            let h = try await ControlsHarness.run(yaml: { _ in
+            let h = try await ControlsHarness.run(keepLog: true, yaml: { _ in
                 """
                 logs: { flush_interval: 50ms }
                 providers:
@@ -78,7 +78,7 @@ import Testing
                 // Authorization on compat: the client's own key, forwarded and echoed.
                 keep(try await client.post("/v1/acct/default/compat/chat/completions", json: body, headers: [.authorization: "Bearer \(secret)"]))
                 // The stored key, echoed.
-                keep(try await client.post("/v1/acct/default/compat/chat/completions", json: body))
+                keep(try await client.post("/v1/acct/default/compat/chat/completions", json: #"{"model":"openai/gpt-5-mini","messages":[{"role":"user","content":"hi"}]}"#))
                 // x-api-key on passthrough.
                 keep(try await client.post("/v1/acct/default/anthropic/v1/messages", json: body, headers: [HTTPField.Name("x-api-key")!: secret]))
                 // ?key= on passthrough.
@@ -86,6 +86,7 @@ import Testing
                 keep(try await client.execute(uri: "/metrics", method: .get))
                 keep(try await client.execute(uri: "/admin/logs", method: .get))
             }
+            defer { h.removeDatabase() }
             let texts = responses.value
             #expect(texts.count == 6)
             #expect(texts[0].contains("Incorrect API key") && texts[0].contains("[REDACTED]"))

@@ -12,27 +12,28 @@ import Testing
     @Test func tenThousandRequestsAreAllLoggedAndFoundAfterShutdown() async throws {
         let ids = Mutex2<[String]>([])
         // Cache hits keep the upstream out of the way: one provider call, 10,000 log records.
-        let h = try await ControlsHarness.run(extra: "gateways: { default: { cache: { ttl: 1h } } }") { client, h in
+        let h = try await ControlsHarness.run(keepLog: true, extra: "gateways: { default: { cache: { ttl: 1h } } }") { client, h in
             _ = try await client.chat(text: "warm")
             try await withThrowingTaskGroup(of: String?.self) { group in
                 for i in 0..<9_999 {
-                    if i >= 64 { if let id = try await group.next() { ids.append(id) } }
+                    if i >= 64, let next = try await group.next(), let id = next { ids.append(id) }
                     group.addTask { try await client.chat(text: "warm").header("cf-aig-log-id") }
                 }
-                for try await id in group { ids.append(id) }
+                for try await id in group { if let id { ids.append(id) } }
             }
         }
+        defer { h.removeDatabase() }
         let records = try await h.allRecords()
         #expect(records.count == 10_000)
         let found = Set(records.map(\.id))
-        let sent = Set(ids.value.compactMap { $0 })
+        let sent = Set(ids.value)
         #expect(sent.count == 9_999)
         #expect(sent.isSubset(of: found))
         #expect(records.filter(\.cached).count == 9_999)
     }
 
     @Test func recordCarriesCloudflareFields() async throws {
-        let h = try await ControlsHarness.run { client, h in
+        let h = try await ControlsHarness.run(keepLog: true) { client, h in
             let r = try await client.chat(text: "fields", headers: [
                 HTTPField.Name("cf-aig-metadata")!: #"{"user":"u1","tier":2,"cf.secret":"x"}"#,
                 HTTPField.Name("cf-aig-event-id")!: "evt-1",
@@ -45,6 +46,7 @@ import Testing
             #expect(custom.status == .ok)
             #expect(try await client.chat(headers: [HTTPField.Name("cf-aig-custom-cost")!: "nope"]).status == .badRequest)
         }
+        defer { h.removeDatabase() }
         let records = try await h.allRecords()
         #expect(records.count == 4)
         let first = try #require(records.first { $0.eventId == "evt-1" })
@@ -74,12 +76,13 @@ import Testing
     }
 
     @Test func collectLogHeadersAndGatewaySetting() async throws {
-        let h = try await ControlsHarness.run(extra: "gateways: { quiet: { collect_logs: false } }") { client, h in
+        let h = try await ControlsHarness.run(keepLog: true, extra: "gateways: { quiet: { collect_logs: false } }") { client, h in
             _ = try await client.chat(text: "no-log", headers: [HTTPField.Name("cf-aig-collect-log")!: "false"])
             _ = try await client.chat(text: "no-payload", headers: [HTTPField.Name("cf-aig-collect-log-payload")!: "false"])
             _ = try await client.chat(text: "quiet gateway", gateway: "quiet")
             _ = try await client.chat(text: "forced", headers: [HTTPField.Name("cf-aig-collect-log")!: "true"], gateway: "quiet")
         }
+        defer { h.removeDatabase() }
         let records = try await h.allRecords()
         #expect(records.count == 2)
         let noPayload = try #require(records.first { $0.gateway == "default" })

@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func thousandConcurrentIdenticalMissesMakeOneUpstreamCall() async throws {
-        let h = try await ControlsHarness.run(extra: Self.cacheOn, fake: FakeUpstreamConfiguration(defaults: FakeBehavior(latencyMs: 200))) { client, h in
+        let h = try await ControlsHarness.run(keepLog: true, extra: Self.cacheOn, fake: FakeUpstreamConfiguration(defaults: FakeBehavior(latencyMs: 200))) { client, h in
             let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?, String).self) { group in
                 for _ in 0..<1000 {
                     group.addTask {
@@ -58,6 +58,7 @@ import Testing
             #expect(statuses.filter { $0.1 == "HIT" }.count == 999)
             #expect(h.fake.requests().count == 1)
         }
+        defer { h.removeDatabase() }
         let records = try await h.allRecords()
         #expect(records.count == 1000)
         #expect(records.filter(\.cached).count == 999)

@@ -14,6 +14,9 @@ public func buildApplication(
     configuration: GatewayConfiguration,
     environment: [String: String] = ProcessInfo.processInfo.environment,
     routes: RouteCatalog = RouteCatalog(),
+    routeTable: RouteTable? = nil,
+    /// Poll the routes directory this often and swap in recompiled routes; nil = load once.
+    reloadRoutesEvery: Duration? = nil,
     logger: Logger = Logger(label: "switchyard"),
     limits: any LimitStore = InMemoryLimitStore(),
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
@@ -31,22 +34,31 @@ public func buildApplication(
     clientConfiguration.connectionPool.retryConnectionEstablishment = false
     let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration, backgroundActivityLogger: logger)
     let providers = ProviderTable(settings: configuration.providers, environment: environment)
+    let routeTable = routeTable ?? RouteTable(routes)
     let controls = GatewayControls(
-        configuration: configuration, providers: providers, store: requestLog, registry: metrics, routeNames: { routes.names }, logger: logger, now: now
+        configuration: configuration, providers: providers, store: requestLog, registry: metrics, routeNames: { routeTable.current.names }, logger: logger, now: now
     )
     var dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
     dispatcher.observer = controls.dispatchObserver
     let state = GatewayState(
-        configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routes, logger: logger, limits: limits, now: now,
+        configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routeTable, logger: logger, limits: limits, now: now,
         controls: controls
     )
+    var services: [any Service] = [HTTPClientService(client: client)] + controls.services
+    if let interval = reloadRoutesEvery {
+        let metrics = controls.metrics
+        services.append(RouteReloadService(
+            table: routeTable, directory: configuration.routesDirectory, configuration: configuration, interval: interval, logger: logger,
+            reloaded: { metrics.routesReloaded(success: $0) }
+        ))
+    }
     return Application(
         responder: GatewayResponder(state: state),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.listen.host, port: configuration.listen.port),
             serverName: "switchyard"
         ),
-        services: [HTTPClientService(client: client)] + controls.services,
+        services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.listen.port) },
         logger: logger
     )

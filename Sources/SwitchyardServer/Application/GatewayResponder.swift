@@ -21,6 +21,7 @@ public struct GatewayResponder: HTTPResponder {
         record.gateway = path.gateway
         // Observed (metrics, request log, error-body redaction): the gateway endpoints of a known gateway.
         let observed = path.gateway.flatMap { state.gateways[$0] }
+        record.endpoint = path.endpointLabel
         do {
             if let response = try await AdminAPI(state: state).respond(request) { return response }
             let response = try await handle(request, path: path, record: &record)
@@ -51,6 +52,11 @@ public struct GatewayResponder: HTTPResponder {
             }
             state.logRequest(record, status: 200)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        case .metrics:
+            guard request.method == .get || request.method == .head else {
+                throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["GET"])
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: state.controls.scrapeMetrics())))
         case .compat(_, let gatewayName, let endpoint):
             let expected: HTTPRequest.Method = endpoint == .models ? .get : .post
             guard request.method == expected || (expected == .get && request.method == .head) else {
@@ -72,6 +78,14 @@ public struct GatewayResponder: HTTPResponder {
                     try await handler.complete(request, operation: operation, auth: auth, record: &record)
                 }
             }
+        case .universal(_, let gatewayName):
+            guard request.method == .post else {
+                throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["POST"])
+            }
+            let gateway = try gateway(named: gatewayName)
+            let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
+            try state.checkRateLimit(gateway: gatewayName, gateway)
+            return try await UniversalHandler(state: state).handle(request, auth: auth, record: &record)
         case .passthrough(_, let gatewayName, let providerSegment, let rest):
             let gateway = try gateway(named: gatewayName)
             guard let provider = state.providers.provider(pathSlug: providerSegment) else {

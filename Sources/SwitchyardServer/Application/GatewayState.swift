@@ -15,21 +15,26 @@ struct GatewayState: Sendable {
     let gateways: [String: Gateway]
     let providers: ProviderTable
     let dispatcher: Dispatcher
-    let routes: RouteCatalog
+    let routeTable: RouteTable
+    var routes: RouteCatalog { routeTable.current }
     let logger: Logger
     /// Gateway-level rate limits (`gateways.<id>.rate_limit`).
     let limits: any LimitStore
+    let prices: PriceTable
+    /// One registry per application, shared by every metric (Controls/GatewayMetrics.swift).
+    var metrics: GatewayMetrics { controls.metrics }
     /// Unix seconds; injected by tests.
     let now: @Sendable () -> Double
     /// Cache, request log, metrics, admin API (Controls/).
     let controls: GatewayControls
 
     init(
-        configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteCatalog, logger: Logger,
+        configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteTable, logger: Logger,
         limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         controls: GatewayControls? = nil
     ) {
         self.limits = limits
+        self.prices = PriceTable(overrides: configuration.pricing)
         self.now = now
         self.configuration = configuration
         var gateways: [String: Gateway] = [:]
@@ -42,10 +47,10 @@ struct GatewayState: Sendable {
         self.gateways = gateways
         self.providers = providers
         self.dispatcher = dispatcher
-        self.routes = routes
+        self.routeTable = routes
         self.logger = logger
         self.controls = controls ?? GatewayControls(
-            configuration: configuration, providers: providers, store: nil, registry: .init(), routeNames: { routes.names }, logger: logger, now: now
+            configuration: configuration, providers: providers, store: nil, registry: .init(), routeNames: { routes.current.names }, logger: logger, now: now
         )
     }
 
@@ -79,6 +84,7 @@ struct GatewayState: Sendable {
         if let note { metadata["note"] = "\(controls.redactor.adding(record.observation.snapshot.requestSecrets).redact(note))" }
         record.observation.logged(status: status, usage: usage, note: note)
         logger.info("\(record.method) \(RequestRecord.redact(record.uri))", metadata: metadata)
+        metrics.record(endpoint: record.endpoint, provider: record.provider, status: status, duration: ContinuousClock.now - record.start, usage: usage)
     }
 }
 
@@ -94,6 +100,7 @@ struct RequestRecord: Sendable {
     var provider: String?
     var model: String?
     var step = 0
+    var endpoint = "unknown"
     /// `name@version` and the nodes visited, for dynamic routes.
     var route: String?
     var routePath: String?

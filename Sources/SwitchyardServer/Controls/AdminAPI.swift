@@ -4,7 +4,7 @@ import NIOCore
 import SwitchyardCore
 import SwitchyardProviders
 
-/// `GET /metrics` and the request-log part of `/admin` (docs/admin-api.md):
+/// The request-log part of `/admin` (docs/admin-api.md):
 ///
 /// - `GET /admin/logs?filter=FIELD:OP:VALUE&...&order_by=created_at&direction=desc&page=1&per_page=50&since=1h`
 ///   FIELD is a log field (`model`, `provider`, `status_code`, `cached`, ...) or `metadata.KEY`;
@@ -16,22 +16,10 @@ struct AdminAPI {
     let state: GatewayState
     var controls: GatewayControls { state.controls }
 
-    /// The response for `/metrics` or `/admin/logs...`; nil for every other path (an authorised
+    /// The response for `/admin/logs...`; nil for every other path (an authorised
     /// `/admin/...` path of another kind falls through to its own handler).
     func respond(_ request: Request) async throws -> Response? {
         let path = request.uri.path
-        if path == "/metrics" {
-            guard request.method == .get || request.method == .head else {
-                throw GatewayError.methodNotAllowed(request.method.rawValue, path: path, allowed: ["GET"])
-            }
-            if let writer = controls.writer {
-                controls.metrics.logQueue(depth: writer.queueDepth, dropped: writer.dropped, written: writer.written)
-            }
-            return Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: .init(byteBuffer: ByteBuffer(bytes: controls.metrics.registry.emitToBuffer()))
-            )
-        }
         guard path == "/admin" || path.hasPrefix("/admin/") else { return nil }
         try authorize(request)
         let parts = path.split(separator: "/").map(String.init)

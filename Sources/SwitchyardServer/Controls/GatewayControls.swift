@@ -64,7 +64,8 @@ final class GatewayControls: Sendable {
     /// Reads the observability headers of a request to a gateway endpoint: `cf-aig-metadata`,
     /// `cf-aig-custom-cost` (400/2043 when malformed) and the credentials to redact.
     func begin(_ request: Request, record: RequestRecord) throws(GatewayError) {
-        let customCost = try request.headers[.cfAigCustomCost].map { (h) throws(GatewayError) in try CustomCost(header: h) }
+        var customCost: CustomCost?
+        if let header = request.headers[.cfAigCustomCost] { customCost = try CustomCost(header: header) }
         let metadata = RequestMetadata.parse(request.headers[.cfAigMetadata])
         let secrets = SecretRedactor.requestSecrets(request)
         record.observation.update {
@@ -275,6 +276,12 @@ extension HTTPField.Name {
 }
 
 extension GatewayControls {
+    /// `GET /metrics`: the registry's text, with the log queue's gauges read just before.
+    func scrapeMetrics() -> String {
+        if let writer { metrics.logQueue(depth: writer.queueDepth, dropped: writer.dropped, written: writer.written) }
+        return metrics.exposition()
+    }
+
     var dispatchObserver: DispatchObserver {
         let metrics = self.metrics
         return DispatchObserver(retried: { metrics.retried(provider: $0) }, fellBack: { metrics.fellBack(provider: $0) })
