@@ -11,7 +11,7 @@ import Testing
 
 @Suite struct KeyHandlingTests {
     @Test func keyPrecedenceRequestKeyThenAliasThenDefault() async throws {
-        try await ControlsHarness.run { client, h in
+        try await ControlsHarness.run { client, h async throws in
             let alias = HTTPField.Name("cf-aig-byok-alias")!
             #expect(try await client.chat(text: "a").status == .ok)
             #expect(try await client.chat(text: "b", headers: [alias: "team-b"]).status == .ok)
@@ -29,7 +29,7 @@ import Testing
 
     @Test func gatewayTokensAreCheckedAndNeverForwarded() async throws {
         let extra = "gateways: { default: { authentication: true, tokens: [gw-token-000001, gw-token-000002] } }"
-        try await ControlsHarness.run(extra: extra) { client, h in
+        try await ControlsHarness.run(extra: extra) { client, h async throws in
             #expect(try await client.chat().status == .unauthorized)
             #expect(try await client.chat(headers: [HTTPField.Name("cf-aig-authorization")!: "Bearer gw-token-00000"]).status == .unauthorized)
             #expect(try await client.chat(headers: [HTTPField.Name("cf-aig-authorization")!: "Bearer gw-token-000002"]).status == .ok)
@@ -70,7 +70,7 @@ import Testing
                   google-ai-studio:
                     base_url: http://127.0.0.1:\(port)
                 """
-            }) { client, h in
+            }) { client, h async throws in
                 func keep(_ r: TestResponse) {
                     responses.append(r.text + " " + r.headers.map { "\($0.name): \($0.value)" }.joined(separator: " "))
                 }

@@ -15,7 +15,7 @@ import Testing
               default: { cache: { ttl: 5m } }
               limited: { rate_limit: { limit: 2, per: 1m, technique: fixed } }
             """
-        try await ControlsHarness.run(extra: extra) { client, h in
+        try await ControlsHarness.run(extra: extra) { client, h async throws in
             var promptTokens = 0
             var completionTokens = 0
             for i in 0..<12 {

@@ -12,7 +12,7 @@ import Testing
     @Test func tenThousandRequestsAreAllLoggedAndFoundAfterShutdown() async throws {
         let ids = Mutex2<[String]>([])
         // Cache hits keep the upstream out of the way: one provider call, 10,000 log records.
-        let h = try await ControlsHarness.run(keepLog: true, extra: "gateways: { default: { cache: { ttl: 1h } } }") { client, h in
+        let h = try await ControlsHarness.run(keepLog: true, extra: "gateways: { default: { cache: { ttl: 1h } } }") { client, h async throws in
             _ = try await client.chat(text: "warm")
             try await withThrowingTaskGroup(of: String?.self) { group in
                 for i in 0..<9_999 {
@@ -33,7 +33,7 @@ import Testing
     }
 
     @Test func recordCarriesCloudflareFields() async throws {
-        let h = try await ControlsHarness.run(keepLog: true) { client, h in
+        let h = try await ControlsHarness.run(keepLog: true) { client, h async throws in
             let r = try await client.chat(text: "fields", headers: [
                 HTTPField.Name("cf-aig-metadata")!: #"{"user":"u1","tier":2,"cf.secret":"x"}"#,
                 HTTPField.Name("cf-aig-event-id")!: "evt-1",
@@ -76,7 +76,7 @@ import Testing
     }
 
     @Test func collectLogHeadersAndGatewaySetting() async throws {
-        let h = try await ControlsHarness.run(keepLog: true, extra: "gateways: { quiet: { collect_logs: false } }") { client, h in
+        let h = try await ControlsHarness.run(keepLog: true, extra: "gateways: { quiet: { collect_logs: false } }") { client, h async throws in
             _ = try await client.chat(text: "no-log", headers: [HTTPField.Name("cf-aig-collect-log")!: "false"])
             _ = try await client.chat(text: "no-payload", headers: [HTTPField.Name("cf-aig-collect-log-payload")!: "false"])
             _ = try await client.chat(text: "quiet gateway", gateway: "quiet")
@@ -92,7 +92,7 @@ import Testing
 
     @Test func adminAPIQueriesFetchesAndPatches() async throws {
         let admin: HTTPFields = [.authorization: "Bearer admin-secret-token"]
-        try await ControlsHarness.run(extra: "admin: { token: admin-secret-token }") { client, h in
+        try await ControlsHarness.run(extra: "admin: { token: admin-secret-token }") { client, h async throws in
             let a = try await client.chat(text: "one", headers: [HTTPField.Name("cf-aig-metadata")!: #"{"user":"u1"}"#])
             _ = try await client.chat("anthropic/claude-sonnet-4-5", text: "two", headers: [HTTPField.Name("cf-aig-metadata")!: #"{"user":"u2"}"#])
             _ = try await client.chat("openai/gpt-5-mini", text: "three")
@@ -138,7 +138,7 @@ import Testing
     }
 
     @Test func metricsAndAdminAreOpenWithoutAnAdminToken() async throws {
-        try await ControlsHarness.run { client, _ in
+        try await ControlsHarness.run { client, _ async throws in
             #expect(try await client.execute(uri: "/admin/logs", method: .get).status == .ok)
             #expect(try await client.execute(uri: "/metrics", method: .get).status == .ok)
         }

@@ -12,7 +12,7 @@ import Testing
     static let cacheOn = "gateways: { default: { cache: { ttl: 5m } } }"
 
     @Test func repeatIsAHitAndSkipsTheUpstream() async throws {
-        try await ControlsHarness.run(extra: Self.cacheOn) { client, h in
+        try await ControlsHarness.run(extra: Self.cacheOn) { client, h async throws in
             let first = try await client.chat(text: "cache me")
             #expect(first.status == .ok)
             #expect(first.header("cf-aig-cache-status") == "MISS")
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func thousandConcurrentIdenticalMissesMakeOneUpstreamCall() async throws {
-        let h = try await ControlsHarness.run(keepLog: true, extra: Self.cacheOn, fake: FakeUpstreamConfiguration(defaults: FakeBehavior(latencyMs: 200))) { client, h in
+        let h = try await ControlsHarness.run(keepLog: true, extra: Self.cacheOn, fake: FakeUpstreamConfiguration(defaults: FakeBehavior(latencyMs: 200))) { client, h async throws in
             let statuses = try await withThrowingTaskGroup(of: (HTTPResponse.Status, String?, String).self) { group in
                 for _ in 0..<1000 {
                     group.addTask {
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func entriesExpireOnTheInjectedClock() async throws {
-        try await ControlsHarness.run { client, h in
+        try await ControlsHarness.run { client, h async throws in
             let ttl: HTTPFields = [HTTPField.Name("cf-aig-cache-ttl")!: "60"]
             #expect(try await client.chat(text: "ttl", headers: ttl).header("cf-aig-cache-status") == "MISS")
             h.clock.advance(59)
@@ -83,7 +83,7 @@ import Testing
     }
 
     @Test func badTTLIs400() async throws {
-        try await ControlsHarness.run { client, h in
+        try await ControlsHarness.run { client, h async throws in
             for bad in ["59", "2592001", "abc", "-1"] {
                 let r = try await client.chat(headers: [HTTPField.Name("cf-aig-cache-ttl")!: bad])
                 #expect(r.status == .badRequest)
@@ -95,7 +95,7 @@ import Testing
     }
 
     @Test func skipCacheFetchesAndRefreshes() async throws {
-        try await ControlsHarness.run(extra: Self.cacheOn) { client, h in
+        try await ControlsHarness.run(extra: Self.cacheOn) { client, h async throws in
             _ = try await client.chat(text: "skip")
             let skipped = try await client.chat(text: "skip", headers: [HTTPField.Name("cf-aig-skip-cache")!: "true"])
             #expect(skipped.header("cf-aig-cache-status") == "MISS")
@@ -106,7 +106,7 @@ import Testing
     }
 
     @Test func customCacheKeyReplacesTheComputedOne() async throws {
-        try await ControlsHarness.run { client, h in
+        try await ControlsHarness.run { client, h async throws in
             let key: HTTPFields = [HTTPField.Name("cf-aig-cache-key")!: "faq-1"]
             let first = try await client.chat(text: "one", headers: key)
             let second = try await client.chat(text: "two", headers: key)
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func errorsAreNotCached() async throws {
-        try await ControlsHarness.run(extra: Self.cacheOn) { client, h in
+        try await ControlsHarness.run(extra: Self.cacheOn) { client, h async throws in
             h.fake.setBehavior(FakeBehavior(status: 400), forModel: "gpt-5-mini")
             #expect(try await client.chat(text: "fails").status == .badRequest)
             #expect(try await client.chat(text: "fails").status == .badRequest)
@@ -126,7 +126,7 @@ import Testing
     }
 
     @Test func streamedAnswersReplayByteIdentical() async throws {
-        try await ControlsHarness.run(extra: Self.cacheOn, fake: FakeUpstreamConfiguration(defaults: FakeBehavior(chunks: 5))) { client, h in
+        try await ControlsHarness.run(extra: Self.cacheOn, fake: FakeUpstreamConfiguration(defaults: FakeBehavior(chunks: 5))) { client, h async throws in
             let first = try await client.chat(text: "stream me", stream: true)
             #expect(first.status == .ok)
             #expect(first.header("cf-aig-cache-status") == "MISS")
@@ -140,7 +140,7 @@ import Testing
     }
 
     @Test func passthroughIsCachedToo() async throws {
-        try await ControlsHarness.run(extra: Self.cacheOn) { client, h in
+        try await ControlsHarness.run(extra: Self.cacheOn) { client, h async throws in
             let body = #"{"model":"gpt-5-mini","messages":[{"role":"user","content":"native"}]}"#
             let first = try await client.post("/v1/acct/default/openai/chat/completions", json: body)
             #expect(first.status == .ok)

@@ -63,16 +63,14 @@ struct AdminAPI {
     }
 
     func list(_ request: Request, store: any RequestLogStore) async throws -> Response {
-        let query = try Self.query(request.uri.queryParameters, now: controls.now())
+        let query = try Self.query(request, now: controls.now())
         let (records, total) = try await store.query(query)
-        return Self.json([
-            "success": .bool(true),
-            "result": .array(records.map(Self.json)),
-            "result_info": .object([
-                "page": .number(Double(query.page)), "per_page": .number(Double(query.perPage)),
-                "count": .number(Double(records.count)), "total_count": .number(Double(total)),
-            ]),
-        ])
+        let info: [String: JSONValue] = [
+            "page": .number(Double(query.page)), "per_page": .number(Double(query.perPage)),
+            "count": .number(Double(records.count)), "total_count": .number(Double(total)),
+        ]
+        let result: [JSONValue] = records.map { Self.json($0) }
+        return Self.json(["success": .bool(true), "result": .array(result), "result_info": .object(info)])
     }
 
     static let numericFields: Set<RequestLogQuery.Field> = [.createdAt, .step, .statusCode, .duration, .tokensIn, .tokensOut, .cost, .feedback, .score]
@@ -80,7 +78,8 @@ struct AdminAPI {
 
     /// `filter=FIELD:OP:VALUE` (repeatable), `order_by`, `direction`, `page`, `per_page`, `since`
     /// (unix seconds or a duration back from now such as `1h`).
-    static func query(_ parameters: FlatDictionary<Substring, Substring>, now: Double) throws(GatewayError) -> RequestLogQuery {
+    static func query(_ request: Request, now: Double) throws(GatewayError) -> RequestLogQuery {
+        let parameters = request.uri.queryParameters
         var query = RequestLogQuery()
         for text in parameters[values: "filter"] {
             query.filters.append(try filter(String(text)))

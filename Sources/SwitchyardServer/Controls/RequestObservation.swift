@@ -2,6 +2,7 @@ import Hummingbird
 import NIOCore
 import Synchronization
 import SwitchyardCore
+import SwitchyardProviders
 
 /// What the request log record and the metrics of one request need beyond `RequestRecord`: shared
 /// by reference, so the handlers (which copy the record into stream closures) and the responder's

@@ -62,10 +62,10 @@ struct SecretRedactor: Sendable {
 /// Constant-time token comparison: every configured token is compared in full, over SHA-256
 /// digests of equal length, so timing reveals neither which token matched nor a common prefix.
 struct TokenSet: Sendable {
-    private let digests: [SHA256Digest]
+    private let digests: [[UInt8]]
 
     init(_ tokens: some Sequence<String>) {
-        digests = tokens.map { SHA256.hash(data: Data($0.utf8)) }
+        digests = tokens.map { Array(SHA256.hash(data: Data($0.utf8))) }
     }
 
     var isEmpty: Bool { digests.isEmpty }

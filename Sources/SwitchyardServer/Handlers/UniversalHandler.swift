@@ -30,7 +30,7 @@ struct UniversalHandler {
         }
         let items = parsed.arrayValue ?? [parsed]
         guard !items.isEmpty else { throw GatewayError.invalidRequest("the universal endpoint needs at least one step") }
-        let tokens = state.gateways[record.gateway ?? "default"]?.tokens ?? []
+        let tokens = state.gateways[record.gateway ?? "default"]?.tokens ?? TokenSet([])
         let steps = try items.enumerated().map { index, item throws(GatewayError) in try step(item, index: index, request: request, auth: auth, gatewayTokens: tokens) }
 
         for (index, step) in steps.enumerated() {
@@ -63,7 +63,7 @@ struct UniversalHandler {
         throw GatewayError.unreachable(provider: steps.last?.provider.slug ?? "none", reason: "every step failed")
     }
 
-    private func step(_ item: JSONValue, index: Int, request: Request, auth: ClientAuthentication, gatewayTokens: Set<String>) throws(GatewayError) -> Step {
+    private func step(_ item: JSONValue, index: Int, request: Request, auth: ClientAuthentication, gatewayTokens: TokenSet) throws(GatewayError) -> Step {
         guard let object = item.objectValue else { throw .invalidRequest("step \(index) must be an object with provider, endpoint and query") }
         guard let slug = object["provider"]?.stringValue else { throw .invalidRequest("step \(index) needs 'provider' (a string)") }
         guard var provider = state.providers.provider(pathSlug: slug) else {

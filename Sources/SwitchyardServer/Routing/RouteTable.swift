@@ -32,6 +32,8 @@ struct RouteReloadService: Service {
     let configuration: GatewayConfiguration
     let interval: Duration
     let logger: Logger
+    /// After each reload: true when every file compiled (metrics).
+    var reloaded: @Sendable (_ success: Bool) -> Void = { _ in }
 
     func run() async throws {
         var signature = RouteLoading.signature(of: directory)
@@ -56,6 +58,7 @@ struct RouteReloadService: Service {
             }
             lastGood = graphs
             table.replace(RouteCatalog(graphs: Array(graphs.values), errors: fresh.errors))
+            reloaded(failedPaths.isEmpty)
             logger.info("routes reloaded", metadata: ["routes": "\(graphs.values.map(\.name).sorted().joined(separator: ","))", "errors": "\(fresh.errors.filter { $0.contains(": error:") }.count)"])
             for error in fresh.errors where error.contains(": error:") { logger.error("\(error)") }
         }
