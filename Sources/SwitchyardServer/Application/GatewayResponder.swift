@@ -20,7 +20,8 @@ public struct GatewayResponder: HTTPResponder {
         record.account = path.account
         record.gateway = path.gateway
         // Observed (metrics, request log, error-body redaction): the gateway endpoints of a known gateway.
-        let observed = path.gateway.flatMap { state.gateways[$0] }
+        let isAdmin = AdminAPI.isAdminPath(request.uri.path)
+        let observed = isAdmin ? nil : path.gateway.flatMap { state.gateways[$0] }
         record.endpoint = path.endpointLabel
         do {
             if let response = try await AdminAPI(state: state).respond(request) { return response }
@@ -30,7 +31,7 @@ public struct GatewayResponder: HTTPResponder {
             state.logRequest(record, status: error.status, note: error.message)
             if error.code == 2003 || error.code == 2041 { state.controls.metrics.limitRejected(gateway: record.gateway ?? "default", code: error.code) }
             let response = error.response(headers: record.headers())
-            return path.gateway == nil ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
+            return path.gateway == nil || isAdmin ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
         } catch is CancellationError {
             state.logRequest(record, status: 499, note: "client went away")
             throw CancellationError()

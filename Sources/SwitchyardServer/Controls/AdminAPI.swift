@@ -20,7 +20,7 @@ struct AdminAPI {
     /// `/admin/...` path of another kind falls through to its own handler).
     func respond(_ request: Request) async throws -> Response? {
         let path = request.uri.path
-        guard path == "/admin" || path.hasPrefix("/admin/") else { return nil }
+        guard Self.isAdminPath(path) else { return nil }
         try authorize(request)
         let parts = path.split(separator: "/").map(String.init)
         guard parts.count >= 2, parts[1] == "logs" else { return nil }
@@ -47,6 +47,8 @@ struct AdminAPI {
             throw GatewayError.notFound(path)
         }
     }
+
+    static func isAdminPath(_ path: String) -> Bool { path == "/admin" || path.hasPrefix("/admin/") }
 
     func authorize(_ request: Request) throws(GatewayError) {
         guard !controls.adminTokens.isEmpty else { return }
