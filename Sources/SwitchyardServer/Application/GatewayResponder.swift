@@ -22,6 +22,7 @@ public struct GatewayResponder: HTTPResponder {
         // Observed (metrics, request log, error-body redaction): the gateway endpoints of a known gateway.
         let isAdmin = AdminAPI.isAdminPath(request.uri.path)
         let observed = isAdmin ? nil : path.gateway.flatMap { state.gateways[$0] }
+        if isAdmin { record.endpoint = "admin" }
         record.endpoint = path.endpointLabel
         do {
             if let response = try await AdminAPI(state: state).respond(request) { return response }
@@ -86,6 +87,7 @@ public struct GatewayResponder: HTTPResponder {
             let gateway = try gateway(named: gatewayName)
             let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
             try state.checkRateLimit(gateway: gatewayName, gateway)
+            try state.controls.begin(request, record: record)
             return try await UniversalHandler(state: state).handle(request, auth: auth, record: &record)
         case .passthrough(_, let gatewayName, let providerSegment, let rest):
             let gateway = try gateway(named: gatewayName)
