@@ -72,3 +72,16 @@ import Testing
         }
     }
 }
+
+extension MetricsTests {
+    @Test func retriesAreCounted() async throws {
+        try await ControlsHarness.run { client, h async throws in
+            h.fake.setBehavior(FakeBehavior(failFirst: 2, failStatus: 503), forModel: "gpt-5-mini")
+            let r = try await client.chat(text: "retry", headers: [HTTPField.Name("cf-aig-max-attempts")!: "3"])
+            #expect(r.status == .ok)
+            #expect(h.fake.requests().count == 3)
+            let m = try PrometheusText(h.registry.emitToString())
+            #expect(m.sum("switchyard_retries_total", ["provider": "openai"]) == 2)
+        }
+    }
+}

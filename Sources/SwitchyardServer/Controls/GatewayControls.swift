@@ -117,7 +117,8 @@ final class GatewayControls: Sendable {
                     throw error
                 }
                 var tapped = TapWriter(base: writer, tap: tap)
-                try await tapped.write(redactor.redact(collector.buffer))
+                let redacted = redactor.redact(collector.buffer)
+                if redacted.readableBytes > 0 { try await tapped.write(redacted) }
                 try await tapped.finish(nil)
                 self.finish(info, tap: tap, note: nil)
             }
