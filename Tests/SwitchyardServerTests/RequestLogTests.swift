@@ -137,6 +137,23 @@ import Testing
         }
     }
 
+    @Test func aFullQueueDropsAndCountsInsteadOfBlocking() async throws {
+        let h = try await ControlsHarness.run(keepLog: true, yaml: { fake in
+            ControlsHarness.yaml(fake: fake).replacingOccurrences(of: "logs: { flush_interval: 50ms, queue_capacity: 20000 }", with: "logs: { flush_interval: 1h, queue_capacity: 1 }")
+        }) { client, h async throws in
+            for i in 0..<6 { #expect(try await client.chat(text: "q\(i)").status == .ok) }
+            let m = try PrometheusText(try await client.execute(uri: "/metrics", method: .get).text)
+            let dropped = m.sum("switchyard_log_records_dropped")
+            let accounted = dropped + m.sum("switchyard_log_records_written") + m.sum("switchyard_log_queue_depth")
+            #expect(dropped >= 4)
+            #expect(accounted == 6)
+        }
+        defer { h.removeDatabase() }
+        // Shutdown wrote what had been accepted.
+        #expect(try await h.allRecords().count >= 1)
+        #expect(try await h.allRecords().count <= 2)
+    }
+
     @Test func metricsAndAdminAreOpenWithoutAnAdminToken() async throws {
         try await ControlsHarness.run { client, _ async throws in
             #expect(try await client.execute(uri: "/admin/logs", method: .get).status == .ok)
