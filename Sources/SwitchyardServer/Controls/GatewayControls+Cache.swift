@@ -80,7 +80,9 @@ extension GatewayControls {
             let provider = model.flatMap(ModelTarget.init).flatMap { providers.provider(slug: $0.provider) }
             credential = "stored:\(alias):" + (provider?.keys[alias] ?? "")
         }
-        return CacheScope(target: "compat", path: endpoint, model: model, credential: credential)
+        // A dynamic route may branch on metadata: requests that could take another path do not share entries.
+        let variant = model?.hasPrefix("dynamic/") == true ? JSONValue.object(RequestMetadata.parse(request.headers[.cfAigMetadata])).canonicalJSON : ""
+        return CacheScope(target: "compat", path: endpoint, model: model, credential: credential + "\n" + variant)
     }
 
     /// The passthrough scope: the path with its query, and the client's credential headers or the stored key.
