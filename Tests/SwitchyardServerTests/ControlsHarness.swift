@@ -57,6 +57,7 @@ struct ControlsHarness: Sendable {
     static func run(
         keepLog: Bool = false,
         extra: String = "",
+        routes: RouteCatalog = RouteCatalog(),
         fake configuration: FakeUpstreamConfiguration = FakeUpstreamConfiguration(),
         yaml makeYAML: (@Sendable (FakeUpstream) -> String)? = nil,
         _ body: @Sendable (any TestClientProtocol, ControlsHarness) async throws -> Void
@@ -70,7 +71,7 @@ struct ControlsHarness: Sendable {
             let harness = ControlsHarness(fake: fake, store: try SQLiteDatabase(path: path), registry: PrometheusCollectorRegistry(), clock: ManualClock(), logs: RequestLogCapture(), databasePath: path)
             let clock = harness.clock
             let app = buildApplication(
-                configuration: c, environment: [:], logger: harness.logs.logger, now: { clock.now }, requestLog: harness.store, metrics: harness.registry
+                configuration: c, environment: [:], routes: routes, logger: harness.logs.logger, now: { clock.now }, requestLog: harness.store, metrics: harness.registry
             )
             try await app.test(.router) { client in try await body(client, harness) }
             try await fake.shutdown()

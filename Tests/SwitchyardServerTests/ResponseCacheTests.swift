@@ -169,4 +169,37 @@ import Testing
         if case .hit = cache.lookup("b", now: 0) { Issue.record("b was least recently used and should be gone") }
         guard case .hit = cache.lookup("a", now: 0) else { Issue.record("a was used recently"); return }
     }
+
+    @Test func hitsSkipRouteLimitsAndDynamicKeysIncludeMetadata() async throws {
+        let source = RouteSource(path: "routes/metered.yaml", contents: """
+            nodes:
+              budget:
+                rate: { limit: 1, per: 1d }
+                then: answer
+                exceeded: reject
+              answer:
+                model: openai/pricey
+            """)
+        let prices = PriceTable(overrides: ["openai/pricey": ModelPrice(input: 1_000_000, output: 1_000_000)])
+        let graph = try #require(RouteCompiler.compile(source, options: RouteCompilerOptions(prices: prices)).graph)
+        let extra = """
+            gateways: { default: { cache: { ttl: 5m } } }
+            pricing:
+              openai/pricey: { input: 1000000, output: 1000000 }
+            """
+        try await ControlsHarness.run(extra: extra, routes: RouteCatalog(graphs: [graph])) { client, h async throws in
+            let first = try await client.chat("dynamic/metered", text: "budgeted")
+            #expect(first.status == .ok)
+            #expect(first.header("cf-aig-cache-status") == "MISS")
+            // The route's limit is reached: a new question is turned away, the cached one is still answered.
+            #expect(try await client.chat("dynamic/metered", text: "new question").status != .ok)
+            let again = try await client.chat("dynamic/metered", text: "budgeted")
+            #expect(again.status == .ok)
+            #expect(again.header("cf-aig-cache-status") == "HIT")
+            #expect(again.header("x-switchyard-route") == first.header("x-switchyard-route"))
+            let otherMetadata = try await client.chat("dynamic/metered", text: "budgeted", headers: [HTTPField.Name("cf-aig-metadata")!: #"{"plan":"free"}"#])
+            #expect(otherMetadata.header("cf-aig-cache-status") != "HIT")
+            #expect(h.fake.requests().count == 1)
+        }
+    }
 }
