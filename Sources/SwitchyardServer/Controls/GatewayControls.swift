@@ -88,7 +88,8 @@ final class GatewayControls: Sendable {
         let info = RequestInfo(
             record: record, status: status, collect: collect, collectPayload: collectPayload,
             userAgent: request.headers[.userAgent], path: request.uri.path,
-            stream: response.headers[.contentType]?.hasPrefix("text/event-stream") ?? false, createdAt: now()
+            stream: response.headers[.contentType]?.hasPrefix("text/event-stream") ?? false,
+            createdAt: now() - Self.milliseconds(ContinuousClock.now - record.start) / 1000
         )
         let tap = ResponseTap(capture: collectPayload ? configuration.logMaxPayloadBytes : 0)
         var response = response
