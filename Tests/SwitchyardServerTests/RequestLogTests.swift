@@ -122,6 +122,8 @@ import Testing
             let one = try await client.execute(uri: "/admin/logs/\(id)", method: .get, headers: admin)
             #expect(one.json["result"]?["model"]?.stringValue == "gpt-5-mini")
             #expect(try await client.execute(uri: "/admin/logs/missing", method: .get, headers: admin).status == .notFound)
+            let stored = try await client.execute(uri: "/admin/logs/\(id)/request", method: .get, headers: admin)
+            #expect(stored.json["messages"]?[0]?["content"]?.stringValue == "one")
 
             var patchHeaders = admin
             patchHeaders[.contentType] = "application/json"

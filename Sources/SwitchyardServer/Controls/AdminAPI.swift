@@ -9,7 +9,7 @@ import SwitchyardProviders
 /// - `GET /admin/logs?filter=FIELD:OP:VALUE&...&order_by=created_at&direction=desc&page=1&per_page=50&since=1h`
 ///   FIELD is a log field (`model`, `provider`, `status_code`, `cached`, ...) or `metadata.KEY`;
 ///   OP is `eq neq contains lt gt`. Filters are AND-joined.
-/// - `GET /admin/logs/{id}`, `PATCH /admin/logs/{id}` with `{"feedback": -1|0|1, "score": n, "metadata": {...}}`.
+/// - `GET /admin/logs/{id}` (and `/request`, `/response`: the stored bodies), `PATCH /admin/logs/{id}` with `{"feedback": -1|0|1, "score": n, "metadata": {...}}`.
 ///
 /// Every `/admin/` path needs `Authorization: Bearer <admin.token>` when one is configured (401/2009).
 struct AdminAPI {
@@ -33,6 +33,17 @@ struct AdminAPI {
         case (.get, 3):
             guard let record = try await store.record(id: parts[2]) else { throw Self.noSuchLog(parts[2]) }
             return Self.json(["success": .bool(true), "result": Self.json(record)])
+        case (.get, 4) where parts[3] == "request" || parts[3] == "response":
+            // Cloudflare's `/logs/{id}/request` and `/logs/{id}/response`: the stored body as it was.
+            guard let record = try await store.record(id: parts[2]) else { throw Self.noSuchLog(parts[2]) }
+            guard let body = parts[3] == "request" ? record.requestBody : record.responseBody else {
+                throw GatewayError(code: 2048, status: 404, message: "log '\(parts[2].prefix(100))' has no \(parts[3]) body (payload collection was off)")
+            }
+            let isJSON = body.first == "{" || body.first == "["
+            return Response(
+                status: .ok, headers: [.contentType: isJSON ? "application/json" : "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: body))
+            )
         case (.patch, 3):
             var request = request
             let body = try await request.collectBody(limit: 1 << 20)
