@@ -56,7 +56,7 @@ import Testing
         let secret = "sk-planted-SECRET-4242"
         let stored = "sk-stored-STORED-9999"
         try await Self.withEchoingUpstream { port in
-            let responses = Mutex2<[String]>([])
+            let responses = SharedList<[String]>([])
             let h = try await ControlsHarness.run(keepLog: true, yaml: { _ in
                 """
                 logs: { flush_interval: 50ms }

@@ -10,7 +10,7 @@ import Testing
 
 @Suite struct RequestLogTests {
     @Test func tenThousandRequestsAreAllLoggedAndFoundAfterShutdown() async throws {
-        let ids = Mutex2<[String]>([])
+        let ids = SharedList<[String]>([])
         // Cache hits keep the upstream out of the way: one provider call, 10,000 log records.
         let h = try await ControlsHarness.run(keepLog: true, extra: "gateways: { default: { cache: { ttl: 1h } } }") { client, h async throws in
             _ = try await client.chat(text: "warm")
@@ -165,7 +165,7 @@ import Testing
 }
 
 /// A value shared between test tasks.
-final class Mutex2<Value: Sendable>: @unchecked Sendable {
+final class SharedList<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var stored: Value
     init(_ value: Value) { stored = value }
