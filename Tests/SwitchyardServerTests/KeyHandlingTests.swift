@@ -55,6 +55,8 @@ import Testing
     @Test func aPlantedKeyNeverLeaves() async throws {
         let secret = "sk-planted-SECRET-4242"
         let stored = "sk-stored-STORED-9999"
+        // Only in a request body, under a key-like field name.
+        let bodyOnly = "sk-body-only-7777"
         try await Self.withEchoingUpstream { port in
             let responses = SharedList<[String]>([])
             let h = try await ControlsHarness.run(keepLog: true, yaml: { _ in
@@ -78,7 +80,7 @@ import Testing
                 // Authorization on compat: the client's own key, forwarded and echoed.
                 keep(try await client.post("/v1/acct/default/compat/chat/completions", json: body, headers: [.authorization: "Bearer \(secret)"]))
                 // The stored key, echoed.
-                keep(try await client.post("/v1/acct/default/compat/chat/completions", json: #"{"model":"openai/gpt-5-mini","messages":[{"role":"user","content":"hi"}]}"#))
+                keep(try await client.post("/v1/acct/default/compat/chat/completions", json: #"{"model":"openai/gpt-5-mini","user":{"token":"\#(bodyOnly)"},"messages":[{"role":"user","content":"hi"}]}"#))
                 // x-api-key on passthrough.
                 keep(try await client.post("/v1/acct/default/anthropic/v1/messages", json: body, headers: [HTTPField.Name("x-api-key")!: secret]))
                 // ?key= on passthrough.
@@ -93,12 +95,14 @@ import Testing
             for text in texts {
                 #expect(!text.contains(secret))
                 #expect(!text.contains(stored))
+                #expect(!text.contains(bodyOnly))
             }
             let records = try await h.allRecords()
             #expect(records.count == 4)
             let encoded = String(decoding: try JSONEncoder().encode(records), as: UTF8.self)
             #expect(!encoded.contains(secret))
             #expect(!encoded.contains(stored))
+            #expect(!encoded.contains(bodyOnly))
             #expect(encoded.contains("[REDACTED]"))
             let lines = h.logs.all.map { "\($0.message) \($0.metadata)" }.joined(separator: "\n")
             #expect(!lines.isEmpty)

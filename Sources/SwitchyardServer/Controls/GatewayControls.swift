@@ -106,7 +106,8 @@ final class GatewayControls: Sendable {
             }
         } else {
             // Error bodies are small: read whole, so that a key split across chunks is still found.
-            let redactor = self.redactor.adding(record.observation.snapshot.requestSecrets)
+            let observed = record.observation.snapshot
+            let redactor = self.redactor.adding(observed.requestSecrets + (observed.requestBody.map(SecretRedactor.bodySecrets) ?? []))
             response.headers[.contentLength] = nil
             let limit = configuration.logMaxPayloadBytes + (1 << 20)
             response.body = ResponseBody { writer in
@@ -161,7 +162,10 @@ final class GatewayControls: Sendable {
             upstream: observed.cached ? nil : upstream, usage: observed.cached ? nil : usage, cost: cost
         )
         guard info.collect, let writer else { return }
-        let redactor = self.redactor.adding(observed.requestSecrets)
+        var redactor = self.redactor.adding(observed.requestSecrets)
+        if info.collectPayload, let body = observed.requestBody, body.readableBytes <= configuration.logMaxPayloadBytes {
+            redactor = redactor.adding(SecretRedactor.bodySecrets(body))
+        }
         var requestBody: String?
         var responseBody: String?
         if info.collectPayload {

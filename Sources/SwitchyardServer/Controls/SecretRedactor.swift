@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import NIOCore
+import SwitchyardCore
 
 /// Replaces known secrets (stored provider keys, gateway and admin tokens, and the keys a request
 /// carried) with `[REDACTED]` in text that leaves the gateway: log records, log lines, and
@@ -55,6 +56,29 @@ struct SecretRedactor: Sendable {
                 if let decoded = raw.removingPercentEncoding { found.append(decoded) }
             }
         }
+        return found
+    }
+}
+
+extension SecretRedactor {
+    static let secretFields: Set<String> = ["api_key", "apikey", "api-key", "key", "token", "access_token", "secret", "password", "authorization"]
+
+    /// String values of key-like fields (`api_key`, `token`, ...) anywhere in a JSON body: keys a
+    /// request carried in its body rather than in a header.
+    static func bodySecrets(_ body: ByteBuffer) -> [String] {
+        guard body.readableBytes > 0, let json = try? JSONValue.parse(Data(body.readableBytesView)) else { return [] }
+        var found: [String] = []
+        func walk(_ v: JSONValue, depth: Int) {
+            guard depth < 32 else { return }
+            if let object = v.objectValue {
+                for (k, child) in object {
+                    if secretFields.contains(k.lowercased()), let s = child.stringValue { found.append(s) } else { walk(child, depth: depth + 1) }
+                }
+            } else if let array = v.arrayValue {
+                for child in array { walk(child, depth: depth + 1) }
+            }
+        }
+        walk(json, depth: 0)
         return found
     }
 }
