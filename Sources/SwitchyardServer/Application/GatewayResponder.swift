@@ -40,7 +40,8 @@ public struct GatewayResponder: HTTPResponder {
             state.logger.error("internal error", metadata: ["log_id": "\(logID)", "error": "\(error)"])
             let e = GatewayError.internal(logID)
             state.logRequest(record, status: e.status)
-            return e.response(headers: record.headers())
+            let response = e.response(headers: record.headers())
+            return observed == nil ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
         }
     }
 
