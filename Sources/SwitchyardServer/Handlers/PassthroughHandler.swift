@@ -54,6 +54,8 @@ struct PassthroughHandler {
         let state = self.state
         let inbound = request
         let tap = NativeUsageTap(family: provider.family, path: upstreamPath, contentType: response.headers.first(name: "content-type") ?? "", status: status)
+        // See CompatHandler: watching for inbound close ends the connection with the response.
+        responseHeaders[.connection] = "close"
         return Response(status: .init(code: status), headers: responseHeaders, body: ResponseBody { writer in
             var tap = tap
             do {
