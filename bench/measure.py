@@ -51,6 +51,8 @@ class Target:
         self.headers = {"Content-Type": "application/json", "Authorization": "Bearer sk-bench"}
         self.headers.update(headers or {})
         self.kind = kind
+        if kind == "litellm":
+            self.headers["Authorization"] = "Bearer " + ENV["LL_KEY"]
 
     @property
     def url(self):
@@ -220,7 +222,7 @@ def run_wrk(target, connections):
               "cpu_s": cpu, "peak_rss_kib": sampler.peak}
     for pct in ("50", "90", "99"):
         match = re.search(rf"^\s+{pct}%\s+(\S+)", output, re.M)
-        result[f"p{pct}_ms"] = to_ms(match.group(1)) if match else None
+        result[f"p{pct}_ms"] = to_ms(match.group(1)) if match and result["requests"] else None
     return result
 
 
@@ -236,12 +238,13 @@ def run_hey(target):
     output = subprocess.run(hey_command(target), capture_output=True, text=True, timeout=HEY_SECONDS + 60).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))}
     for pct in ("50", "90", "99"):
-        match = re.search(rf"{pct}%% in ([\d.]+) secs", output)
+        match = re.search(rf"\b{pct}%+ in ([\d.]+) secs", output)
         result[f"p{pct}_ms"] = float(match.group(1)) * 1e3 if match else None
     statuses = dict((int(s), int(n)) for s, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", output))
     result["ok"] = statuses.get(200, 0)
     result["not_ok"] = sum(n for s, n in statuses.items() if s != 200)
-    result["errors"] = len(re.findall(r"^\s+\[\d+\]\s+Post", output, re.M))
+    result["errors"] = sum(int(n) for n in re.findall(r"^\s+\[(\d+)\]\s+\S", output.split("Error distribution:")[-1], re.M)) \
+        if "Error distribution:" in output else 0
     return result
 
 

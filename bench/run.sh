@@ -78,11 +78,13 @@ wait_for_address() {
   done
   echo "bench: $name did not print its address; its output:" >&2; tail -n 30 "$file" >&2; return 1
 }
+# Waits (at most 3 minutes: LiteLLM imports for a long while on a loaded machine) for a port to accept.
 wait_for_port() {
-  local port="$1" name="$2" log="$3"
+  local port="$1" name="$2" log="$3" pid="$4"
   for _ in $(seq 1 900); do
-    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; then return 0; fi
-    sleep 0.1
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
   done
   echo "bench: $name is not listening on $port; its output:" >&2; tail -n 30 "$log" >&2; return 1
 }
@@ -160,8 +162,8 @@ NGINX
 PIDS+=($!); UP_PID=$!
 "$NGINX" -c "$WORK/nginx-proxy.conf" -p "$WORK" >"$WORK/nginx-proxy.log" 2>&1 &
 PIDS+=($!); PX_PID=$!
-wait_for_port "$UP_PORT" nginx-upstream "$WORK/nginx-upstream.err"
-wait_for_port "$PX_PORT" nginx-proxy "$WORK/nginx-proxy.err"
+wait_for_port "$UP_PORT" nginx-upstream "$WORK/nginx-upstream.err" "$UP_PID"
+wait_for_port "$PX_PORT" nginx-proxy "$WORK/nginx-proxy.err" "$PX_PID"
 
 # --- switchyard ------------------------------------------------------------------------------
 cat >"$WORK/switchyard.yaml" <<YAML
@@ -185,6 +187,8 @@ SY_URL="$(wait_for_address "$WORK/switchyard.log" switchyard)"
 
 # --- LiteLLM proxy: one worker, no database, no telemetry ------------------------------------
 LL_PORT="$(free_port)"
+# LiteLLM refuses to start without a strong master key; requests then carry it as their bearer token.
+LL_KEY="sk-$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
 cat >"$WORK/litellm.yaml" <<YAML
 model_list:
   - model_name: gpt-5.2
@@ -193,20 +197,22 @@ model_list:
     litellm_params: { model: openai/gpt-5.2, api_base: "http://127.0.0.1:$UPS_PORT/v1", api_key: x }
   - model_name: slow
     litellm_params: { model: openai/gpt-5.2, api_base: "$FAKE_URL/v1", api_key: x }
+general_settings:
+  master_key: $LL_KEY
 litellm_settings:
   telemetry: false
   turn_off_message_logging: true
 YAML
 (cd "$WORK" && LITELLM_LOG=ERROR LITELLM_TELEMETRY=False DISABLE_SCHEMA_UPDATE=true \
-  exec "$VENV/bin/litellm" --config "$WORK/litellm.yaml" --host 127.0.0.1 --port "$LL_PORT" --num_workers 1 --telemetry False) \
+  exec "$VENV/bin/litellm" --config "$WORK/litellm.yaml" --host 127.0.0.1 --port "$LL_PORT" --num_workers 1) \
   >"$WORK/litellm.log" 2>&1 &
 PIDS+=($!); LL_PID=$!
-wait_for_port "$LL_PORT" litellm "$WORK/litellm.log"
+wait_for_port "$LL_PORT" litellm "$WORK/litellm.log" "$LL_PID"
 
 # --- measure ---------------------------------------------------------------------------------
 export BENCH_MODE="$MODE" BENCH_WORK="$WORK" BENCH_ROOT="$ROOT" \
   UP_URL="http://127.0.0.1:$UP_PORT" UPS_URL="http://127.0.0.1:$UPS_PORT" \
   PX_URL="http://127.0.0.1:$PX_PORT" PXS_URL="http://127.0.0.1:$PXS_PORT" PXF_URL="http://127.0.0.1:$PXF_PORT" \
-  FAKE_URL SY_URL LL_URL="http://127.0.0.1:$LL_PORT" \
+  FAKE_URL SY_URL LL_URL="http://127.0.0.1:$LL_PORT" LL_KEY \
   UP_PID PX_PID SY_PID LL_PID FAKE_PID
 "$PY" "$ROOT/bench/measure.py"
