@@ -46,13 +46,14 @@ struct Serve: AsyncParsableCommand {
             services.append(demoSetup.service)
         }
 
-        let routeCatalog = RouteLoading.load(directory: configuration.routesDirectory)
-        var startup = "switchyard: loaded \(routeCatalog.names.count) routes from \(configuration.routesDirectory)\n"
+        let routeCatalog = RouteLoading.load(directory: configuration.routesDirectory, configuration: configuration)
+        let names = routeCatalog.names.isEmpty ? "" : ": " + routeCatalog.names.joined(separator: ", ")
+        var startup = "switchyard: loaded \(routeCatalog.names.count) routes from \(configuration.routesDirectory)\(names)\n"
         for error in routeCatalog.errors { startup += error + "\n" }
         FileHandle.standardOutput.write(Data(startup.utf8))
 
         let listenHost = configuration.listen.host
-        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, logger: logger, onServerRunning: { port in
+        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, onServerRunning: { port in
             // Written unbuffered: scripts and tests wait for this line.
             FileHandle.standardOutput.write(Data("switchyard listening on http://\(listenHost):\(port)\n".utf8))
         })

@@ -152,3 +152,20 @@ def test_passthrough_native_openai_path():
     assert response.status_code == 200
     assert "hello gateway" in response.json()["choices"][0]["message"]["content"]
     assert response.headers["cf-aig-provider"] == "openai"
+
+
+def test_dynamic_route(client):
+    raw = client.chat.completions.with_raw_response.create(model="dynamic/fallback-chain", messages=MESSAGES)
+    assert "hello gateway" in raw.parse().choices[0].message.content
+    assert raw.headers["x-switchyard-route"].startswith("fallback-chain@")
+    assert raw.headers["x-switchyard-path"] == "primary"
+    assert raw.headers["cf-aig-provider"] == "openai"
+
+
+def test_dynamic_route_falls_back_through_every_provider(client):
+    with pytest.raises(openai.APIStatusError) as info:
+        client.chat.completions.create(
+            model="dynamic/fallback-chain", messages=MESSAGES, extra_headers={"x-fake-status": "503"}
+        )
+    assert info.value.status_code == 503
+    assert info.value.response.headers["x-switchyard-path"] == "primary>secondary>last-resort"

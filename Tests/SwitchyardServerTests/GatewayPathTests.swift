@@ -13,7 +13,8 @@ import Testing
         #expect(GatewayPath(path: "/workers-ai/@cf/meta/llama%2F3") == .passthrough(account: nil, gateway: "default", provider: "workers-ai", rest: "/@cf/meta/llama%2F3"))
         #expect(GatewayPath(path: "/compat/nothing") == .notFound)
         #expect(GatewayPath(path: "/") == .notFound)
-        #expect(GatewayPath(path: "/v1/a/g") == .notFound)
+        #expect(GatewayPath(path: "/v1/a/g") == .universal(account: "a", gateway: "g"))
+        #expect(GatewayPath(path: "/metrics") == .metrics)
     }
 
     @Test func repeatedV1IsNotDoubled() {
@@ -31,5 +32,15 @@ import Testing
     @Test func uuidV7Layout() {
         let id = LogID.make(milliseconds: 0x0190_1234_5678, random: (0xFFFF_FFFF_FFFF_FFFF, 0))
         #expect(id == "01901234-5678-7fff-bfff-ffffffff0000")
+    }
+}
+
+@Suite struct BearerTests {
+    @Test func bearerValues() {
+        #expect(ClientAuthentication.bearerValue("Bearer sk-1") == "sk-1")
+        #expect(ClientAuthentication.bearerValue("bearer   sk-1 ") == "sk-1")
+        #expect(ClientAuthentication.bearerValue("sk-1") == "sk-1")
+        #expect(ClientAuthentication.bearerValue("Basic dXNlcjpwYXNz") == nil)
+        #expect(ClientAuthentication.bearerValue("Bearer ") == nil)
     }
 }

@@ -63,7 +63,10 @@ import Testing
     @Test func unknownPathsAndMethods() async throws {
         try await withApp { client in
             try await expectError(client, "/compat/completions", status: .notFound, code: 2048)
-            try await expectError(client, "/v1/acct/default", status: .notFound, code: 2048)
+            try await expectError(client, "/v1/acct/default", status: .badRequest, code: 2043, messageContains: "universal endpoint")
+            try await expectError(client, "/v1/acct/default", method: .get, status: .methodNotAllowed, code: 2046)
+            try await expectError(client, "/v1/acct/default", body: #"[{"provider":"nope","endpoint":"x","query":{}}]"#, status: .badRequest, code: 2008)
+            try await expectError(client, "/v1/acct/default", body: #"[{"provider":"openai","query":{}}]"#, status: .badRequest, code: 2043, messageContains: "'endpoint'")
             try await expectError(client, "/nothing", method: .get, status: .notFound, code: 2048)
             try await expectError(client, "/compat/chat/completions", method: .get, status: .methodNotAllowed, code: 2046, messageContains: "POST")
             try await expectError(client, "/compat/models", method: .post, status: .methodNotAllowed, code: 2046, messageContains: "GET")

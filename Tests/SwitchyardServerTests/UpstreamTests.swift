@@ -435,3 +435,53 @@ extension UpstreamTests {
         }
     }
 }
+
+extension UpstreamTests {
+    @Test func metricsCountRequestsAndTokens() async throws {
+        try await withGateway { _, client in
+            try await client.execute(uri: "/compat/chat/completions", method: .post, body: Self.chat("openai/gpt-4o")) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/compat/chat/completions", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .badRequest) }
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain") == true)
+                let text = String(buffer: response.body)
+                #expect(text.contains(#"switchyard_requests_total{endpoint="compat/chat/completions",provider="openai",status="200"} 1"#), "\(text)")
+                #expect(text.contains(#"switchyard_requests_total{endpoint="compat/chat/completions",provider="none",status="400"} 1"#))
+                #expect(text.contains(#"switchyard_tokens_total{provider="openai",type="completion"}"#))
+                #expect(text.contains("switchyard_request_duration_seconds_bucket"))
+            }
+        }
+    }
+}
+
+extension UpstreamTests {
+    @Test func universalEndpointFallsBackStepByStep() async throws {
+        try await withGateway { upstream, client in
+            let steps = """
+                [
+                  {"provider":"openai","endpoint":"chat/completions","headers":{"x-fake-status":"500","Authorization":"Bearer sk-step"},
+                   "query":{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]},"config":{"maxAttempts":2,"retryDelay":0}},
+                  {"provider":"groq","endpoint":"chat/completions","query":{"model":"llama","messages":[{"role":"user","content":"hello"}]}}
+                ]
+                """
+            try await client.execute(uri: "/v1/acct/default", method: .post, body: ByteBuffer(string: steps)) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[HTTPField.Name("cf-aig-step")!] == "1")
+                #expect(response.headers[HTTPField.Name("cf-aig-provider")!] == "groq")
+                let body = try Self.json(response.body)
+                #expect(body["choices"]?.arrayValue?.first?["message"]?["content"]?.stringValue?.contains("hello") == true)
+            }
+            let requests = upstream.requests()
+            #expect(requests.map(\.model) == ["gpt-4o", "gpt-4o", "llama"])
+            #expect(requests[0].header("authorization") == "Bearer sk-step")
+            #expect(requests[2].header("authorization") == "Bearer gsk-stored")
+            #expect(requests.allSatisfy { $0.path == "/v1/chat/completions" })
+
+            let failing = #"{"provider":"openai","endpoint":"chat/completions","headers":{"x-fake-status":"429"},"query":{"model":"gpt-4o","messages":[]}}"#
+            try await client.execute(uri: "/v1/acct/default", method: .post, body: ByteBuffer(string: failing)) { response in
+                #expect(response.status == .tooManyRequests)
+                #expect(response.headers[HTTPField.Name("cf-aig-step")!] == "0")
+            }
+        }
+    }
+}

@@ -13,6 +13,9 @@ public func buildApplication(
     configuration: GatewayConfiguration,
     environment: [String: String] = ProcessInfo.processInfo.environment,
     routes: RouteCatalog = RouteCatalog(),
+    routeTable: RouteTable? = nil,
+    /// Poll the routes directory this often and swap in recompiled routes; nil = load once.
+    reloadRoutesEvery: Duration? = nil,
     logger: Logger = Logger(label: "switchyard"),
     limits: any LimitStore = InMemoryLimitStore(),
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
@@ -29,14 +32,19 @@ public func buildApplication(
     let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration, backgroundActivityLogger: logger)
     let providers = ProviderTable(settings: configuration.providers, environment: environment)
     let dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
-    let state = GatewayState(configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routes, logger: logger, limits: limits, now: now)
+    let routeTable = routeTable ?? RouteTable(routes)
+    let state = GatewayState(configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routeTable, logger: logger, limits: limits, now: now)
+    var services: [any Service] = [HTTPClientService(client: client)]
+    if let interval = reloadRoutesEvery {
+        services.append(RouteReloadService(table: routeTable, directory: configuration.routesDirectory, configuration: configuration, interval: interval, logger: logger))
+    }
     return Application(
         responder: GatewayResponder(state: state),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.listen.host, port: configuration.listen.port),
             serverName: "switchyard"
         ),
-        services: [HTTPClientService(client: client)],
+        services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.listen.port) },
         logger: logger
     )

@@ -19,6 +19,7 @@ public struct GatewayResponder: HTTPResponder {
         let path = GatewayPath(path: request.uri.path)
         record.account = path.account
         record.gateway = path.gateway
+        record.endpoint = path.endpointLabel
         do {
             return try await handle(request, path: path, record: &record)
         } catch let error as GatewayError {
@@ -45,6 +46,11 @@ public struct GatewayResponder: HTTPResponder {
             }
             state.logRequest(record, status: 200)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
+        case .metrics:
+            guard request.method == .get || request.method == .head else {
+                throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["GET"])
+            }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: state.metrics.exposition())))
         case .compat(_, let gatewayName, let endpoint):
             let expected: HTTPRequest.Method = endpoint == .models ? .get : .post
             guard request.method == expected || (expected == .get && request.method == .head) else {
@@ -62,6 +68,14 @@ public struct GatewayResponder: HTTPResponder {
             case .embeddings:
                 return try await handler.complete(request, operation: .embeddings, auth: auth, record: &record)
             }
+        case .universal(_, let gatewayName):
+            guard request.method == .post else {
+                throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["POST"])
+            }
+            let gateway = try gateway(named: gatewayName)
+            let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
+            try state.checkRateLimit(gateway: gatewayName, gateway)
+            return try await UniversalHandler(state: state).handle(request, auth: auth, record: &record)
         case .passthrough(_, let gatewayName, let providerSegment, let rest):
             let gateway = try gateway(named: gatewayName)
             guard let provider = state.providers.provider(pathSlug: providerSegment) else {

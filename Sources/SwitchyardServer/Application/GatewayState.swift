@@ -15,18 +15,22 @@ struct GatewayState: Sendable {
     let gateways: [String: Gateway]
     let providers: ProviderTable
     let dispatcher: Dispatcher
-    let routes: RouteCatalog
+    let routeTable: RouteTable
+    var routes: RouteCatalog { routeTable.current }
     let logger: Logger
     /// Gateway-level rate limits (`gateways.<id>.rate_limit`).
     let limits: any LimitStore
+    let prices: PriceTable
+    let metrics = GatewayMetrics()
     /// Unix seconds; injected by tests.
     let now: @Sendable () -> Double
 
     init(
-        configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteCatalog, logger: Logger,
+        configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteTable, logger: Logger,
         limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) {
         self.limits = limits
+        self.prices = PriceTable(overrides: configuration.pricing)
         self.now = now
         self.configuration = configuration
         var gateways: [String: Gateway] = [:]
@@ -39,7 +43,7 @@ struct GatewayState: Sendable {
         self.gateways = gateways
         self.providers = providers
         self.dispatcher = dispatcher
-        self.routes = routes
+        self.routeTable = routes
         self.logger = logger
     }
 
@@ -72,6 +76,7 @@ struct GatewayState: Sendable {
         }
         if let note { metadata["note"] = "\(note)" }
         logger.info("\(record.method) \(RequestRecord.redact(record.uri))", metadata: metadata)
+        metrics.record(endpoint: record.endpoint, provider: record.provider, status: status, duration: ContinuousClock.now - record.start, usage: usage)
     }
 }
 
@@ -87,6 +92,7 @@ struct RequestRecord: Sendable {
     var provider: String?
     var model: String?
     var step = 0
+    var endpoint = "unknown"
     /// `name@version` and the nodes visited, for dynamic routes.
     var route: String?
     var routePath: String?

@@ -71,16 +71,21 @@ struct CompatHandler {
         }
         let dispatchRequest = DispatchRequest(operation: operation, body: body, stream: stream, headers: forwarded, credential: credential, timeout: options.timeout)
         let outcome: DispatchOutcome
+        var settlement: BudgetSettlement?
         if var plan = routePlan {
             do {
                 outcome = try await state.dispatcher.dispatch(dispatchRequest, plan: &plan, logger: state.logger)
-            } catch let error as GatewayError {
+            } catch {
                 record.route = plan.run.graph.qualifiedName
                 record.routePath = plan.run.pathDescription
+                BudgetSettlement(reservations: plan.run.reservations, limits: state.limits, prices: state.prices).settle(target: nil, usage: nil, answered: false)
                 throw error
             }
             record.route = plan.run.graph.qualifiedName
             record.routePath = plan.run.pathDescription
+            if !plan.run.reservations.isEmpty {
+                settlement = BudgetSettlement(reservations: plan.run.reservations, limits: state.limits, prices: state.prices)
+            }
         } else if var plan = fixedPlan {
             outcome = try await state.dispatcher.dispatch(dispatchRequest, plan: &plan, logger: state.logger)
         } else {
@@ -99,6 +104,7 @@ struct CompatHandler {
         case .buffered(let buffer):
             if headers[.contentType] == nil { headers[.contentType] = "application/json" }
             state.logRequest(record, status: outcome.status, usage: outcome.usage.usage)
+            settlement?.settle(target: ModelTarget(provider: outcome.provider, model: outcome.model), usage: outcome.usage.usage, answered: (200..<300).contains(outcome.status))
             return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
         case .stream(let events):
             headers[.contentType] = "text/event-stream"
@@ -106,6 +112,8 @@ struct CompatHandler {
             headers[.xAccelBuffering] = "no"
             let finalRecord = record
             let state = self.state
+            let target = ModelTarget(provider: outcome.provider, model: outcome.model)
+            let settlement = settlement
             let inbound = request
             return Response(status: status, headers: headers, body: ResponseBody { writer in
                 do {
@@ -117,9 +125,11 @@ struct CompatHandler {
                     }
                 } catch {
                     state.logRequest(finalRecord, status: outcome.status, usage: outcome.usage.usage, note: "stream ended early: client went away")
+                    settlement?.settle(target: target, usage: outcome.usage.usage, answered: true)
                     throw error
                 }
                 state.logRequest(finalRecord, status: outcome.status, usage: outcome.usage.usage)
+                settlement?.settle(target: target, usage: outcome.usage.usage, answered: true)
                 try await writer.finish(nil)
             })
         }

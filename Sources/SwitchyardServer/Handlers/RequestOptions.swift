@@ -89,10 +89,14 @@ struct ClientAuthentication: Sendable {
         }
     }
 
+    /// The token of `Bearer <token>` (or of a bare token); nil for other schemes (`Basic ...`).
     static func bearerValue(_ header: String) -> String? {
         let trimmed = header.trimmingCharacters(in: .whitespaces)
-        guard trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " else { return trimmed.isEmpty ? nil : trimmed }
-        return String(trimmed.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        if trimmed.count > 7, trimmed.prefix(7).lowercased() == "bearer " {
+            let token = trimmed.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            return token.isEmpty ? nil : token
+        }
+        return trimmed.isEmpty || trimmed.contains(" ") || trimmed.lowercased() == "bearer" ? nil : trimmed
     }
 }
 

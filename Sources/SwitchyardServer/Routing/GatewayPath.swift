@@ -7,7 +7,10 @@ enum GatewayPath: Equatable {
     }
 
     case healthz
+    case metrics
     case compat(account: String?, gateway: String, endpoint: CompatEndpoint)
+    /// `POST /v1/{account}/{gateway}`: Cloudflare's universal endpoint.
+    case universal(account: String, gateway: String)
     /// `rest` is the raw (still percent-encoded) path after the provider segment, with a leading `/` unless empty.
     case passthrough(account: String?, gateway: String, provider: String, rest: String)
     case notFound
@@ -21,6 +24,10 @@ enum GatewayPath: Equatable {
             self = .healthz
             return
         }
+        if segments == ["metrics"] {
+            self = .metrics
+            return
+        }
         var account: String?
         var gateway = "default"
         var tail = ArraySlice(segments)
@@ -30,7 +37,11 @@ enum GatewayPath: Equatable {
             tail = segments.dropFirst(3)
         }
         guard let head = tail.first, !head.isEmpty else {
-            self = .notFound
+            if let account, segments.count == 3 {
+                self = .universal(account: account, gateway: gateway)
+            } else {
+                self = .notFound
+            }
             return
         }
         if head == "compat" {
@@ -49,15 +60,28 @@ enum GatewayPath: Equatable {
 
     var gateway: String? {
         switch self {
-        case .compat(_, let g, _), .passthrough(_, let g, _, _): g
-        case .healthz, .notFound: nil
+        case .compat(_, let g, _), .passthrough(_, let g, _, _), .universal(_, let g): g
+        case .healthz, .metrics, .notFound: nil
         }
     }
 
     var account: String? {
         switch self {
         case .compat(let a, _, _), .passthrough(let a, _, _, _): a
-        case .healthz, .notFound: nil
+        case .universal(let a, _): a
+        case .healthz, .metrics, .notFound: nil
+        }
+    }
+
+    /// The `endpoint` label of metrics.
+    var endpointLabel: String {
+        switch self {
+        case .healthz: "healthz"
+        case .metrics: "metrics"
+        case .compat(_, _, let e): "compat/" + e.rawValue
+        case .passthrough: "passthrough"
+        case .universal: "universal"
+        case .notFound: "unknown"
         }
     }
 }

@@ -86,3 +86,24 @@ extension RequestFacts {
         )
     }
 }
+
+/// Settles a route's budget reservations once the real cost is known: the estimate reserved before
+/// dispatch is replaced by tokens × price of the model that answered.
+struct BudgetSettlement: Sendable {
+    let reservations: [BudgetReservation]
+    let limits: any LimitStore
+    let prices: PriceTable
+
+    /// `usage` nil with `answered` false: nothing was spent. A stream cut short keeps its estimate.
+    func settle(target: ModelTarget?, usage: Usage?, answered: Bool) {
+        for reservation in reservations {
+            let cost: Double
+            if let usage, let target {
+                cost = prices.cost(of: usage, for: target)
+            } else {
+                cost = answered ? reservation.amount : 0
+            }
+            limits.reconcile(reservation, actualCost: cost)
+        }
+    }
+}

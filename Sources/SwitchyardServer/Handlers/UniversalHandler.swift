@@ -1,0 +1,159 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+import SwitchyardProviders
+
+/// `POST /v1/{account}/{gateway}`: Cloudflare's universal endpoint. The body is a JSON array of
+/// `{provider, endpoint, headers, query, config}` steps (a single object is one step); each is a
+/// provider-native request, tried in order (with its own retries) until one answers 2xx. The answer
+/// carries `cf-aig-step`; when every step fails, the last step's answer (or error) is returned.
+struct UniversalHandler {
+    let state: GatewayState
+
+    struct Step {
+        var provider: UpstreamProvider
+        var pathAndQuery: String
+        var headers: [(String, String)]
+        var carriesCredential: Bool
+        var body: ByteBuffer
+        var options: RequestOptions
+    }
+
+    func handle(_ request: Request, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
+        var request = request
+        let buffer = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
+        guard let parsed = try? JSONValue.parse(Data(buffer.readableBytesView)) else {
+            throw GatewayError.invalidRequest("the universal endpoint takes a JSON array of {provider, endpoint, headers, query} steps")
+        }
+        let items = parsed.arrayValue ?? [parsed]
+        guard !items.isEmpty else { throw GatewayError.invalidRequest("the universal endpoint needs at least one step") }
+        let tokens = state.gateways[record.gateway ?? "default"]?.tokens ?? []
+        let steps = try items.enumerated().map { index, item throws(GatewayError) in try step(item, index: index, request: request, auth: auth, gatewayTokens: tokens) }
+
+        for (index, step) in steps.enumerated() {
+            let isLastStep = index == steps.count - 1
+            record.provider = step.provider.slug
+            record.step = index
+            for attempt in 0...step.options.retries {
+                if attempt > 0 {
+                    try await Task.sleep(for: .seconds(Self.delay(step.options.backoff, retry: attempt)))
+                }
+                let isLast = isLastStep && attempt == step.options.retries
+                let response: HTTPClientResponse
+                do {
+                    response = try await state.dispatcher.passthrough(
+                        provider: step.provider, method: .POST, pathAndQuery: step.pathAndQuery, headers: step.headers, body: step.body,
+                        credential: step.carriesCredential ? .clientHeaders : .stored(alias: step.options.keyAlias),
+                        timeout: step.options.timeout, logger: state.logger
+                    )
+                } catch let error as GatewayError where !isLast && [2005, 2044].contains(error.code) {
+                    continue
+                }
+                let status = Int(response.status.code)
+                if (200..<300).contains(status) || isLast {
+                    return stream(response, request: request, record: record)
+                }
+                // Read and drop the failed answer so that its connection can be reused.
+                _ = try? await response.body.collect(upTo: 1 << 20)
+            }
+        }
+        throw GatewayError.unreachable(provider: steps.last?.provider.slug ?? "none", reason: "every step failed")
+    }
+
+    private func step(_ item: JSONValue, index: Int, request: Request, auth: ClientAuthentication, gatewayTokens: Set<String>) throws(GatewayError) -> Step {
+        guard let object = item.objectValue else { throw .invalidRequest("step \(index) must be an object with provider, endpoint and query") }
+        guard let slug = object["provider"]?.stringValue else { throw .invalidRequest("step \(index) needs 'provider' (a string)") }
+        guard var provider = state.providers.provider(pathSlug: slug) else {
+            throw .invalidProvider("step \(index): unknown provider '\(slug)'" + (slug == "compat" ? " (use dynamic routes for OpenAI-format fallbacks)" : ""))
+        }
+        guard let endpoint = object["endpoint"]?.stringValue else { throw .invalidRequest("step \(index) needs 'endpoint' (a string)") }
+        var rest = endpoint.hasPrefix("/") ? endpoint : "/" + endpoint
+        var query = ""
+        if let mark = rest.firstIndex(of: "?") {
+            query = String(rest[mark...])
+            rest = String(rest[..<mark])
+        }
+        (provider, rest) = try PassthroughHandler.native(provider: provider, rest: rest)
+        let path = PassthroughHandler.join(baseURL: provider.baseURL, rest: rest)
+
+        // Provider-level headers win over the request's own.
+        var fields = HTTPFields()
+        let connectionListed = HeaderPolicy.connectionTokens(request.headers[.connection])
+        for field in request.headers {
+            let name = field.name.canonicalName
+            guard name.hasPrefix("cf-aig-") || HeaderPolicy.forwardsRequestHeader(name, connectionListed: connectionListed) else { continue }
+            if name == "authorization", auth.authorizationIsGatewayToken { continue }
+            fields.append(field)
+        }
+        if let stepHeaders = object["headers"] {
+            guard let map = stepHeaders.objectValue else { throw .invalidRequest("step \(index): 'headers' must be an object of strings") }
+            for (name, value) in map {
+                guard let text = value.stringValue ?? value.numberValue.map({ JSONValue.number($0).canonicalJSON }), let n = HTTPField.Name(name) else {
+                    throw .invalidRequest("step \(index): header '\(name)' must be a string")
+                }
+                fields[n] = text
+            }
+        }
+        if let config = object["config"] {
+            guard let map = config.objectValue else { throw .invalidRequest("step \(index): 'config' must be an object") }
+            let names: [String: HTTPField.Name] = ["requestTimeout": .cfAigRequestTimeout, "maxAttempts": .cfAigMaxAttempts, "retryDelay": .cfAigRetryDelay, "backoff": .cfAigBackoff]
+            for (key, value) in map {
+                guard let name = names[key] else { throw .invalidRequest("step \(index): unknown config key '\(key)' (requestTimeout, maxAttempts, retryDelay, backoff)") }
+                fields[name] = value.stringValue ?? value.canonicalJSON
+            }
+        }
+        let options = try RequestOptions(headers: fields)
+        var headers: [(String, String)] = []
+        var carriesCredential = query.contains("key=")
+        for field in fields {
+            let name = field.name.canonicalName
+            guard HeaderPolicy.forwardsRequestHeader(name) else { continue }
+            if PassthroughHandler.credentialHeaders.contains(name) {
+                // A gateway token is never forwarded, wherever it was written.
+                if name == "authorization", let token = ClientAuthentication.bearerValue(field.value), gatewayTokens.contains(token) { continue }
+                carriesCredential = true
+            }
+            headers.append((name, field.value))
+        }
+        if !headers.contains(where: { $0.0 == "content-type" }) { headers.append(("content-type", "application/json")) }
+        let body: ByteBuffer
+        switch object["query"] {
+        case .string(let text)?: body = ByteBuffer(string: text)
+        case let value?: body = ByteBuffer(string: value.canonicalJSON)
+        case nil: body = ByteBuffer()
+        }
+        return Step(provider: provider, pathAndQuery: path + query, headers: headers, carriesCredential: carriesCredential, body: body, options: options)
+    }
+
+    private func stream(_ response: HTTPClientResponse, request: Request, record: RequestRecord) -> Response {
+        var headers = record.headers()
+        for h in response.headers where HeaderPolicy.forwardsResponseHeader(h.name.lowercased()) {
+            if let n = HTTPField.Name(h.name) { headers.append(HTTPField(name: n, value: h.value)) }
+        }
+        let status = Int(response.status.code)
+        let state = self.state
+        return Response(status: .init(code: status), headers: headers, body: ResponseBody { writer in
+            do {
+                try await request.body.consumeWithCancellationOnInboundClose { _ in
+                    for try await chunk in response.body { try await writer.write(chunk) }
+                }
+            } catch {
+                state.logRequest(record, status: status, note: "response ended early: \(error)")
+                throw error
+            }
+            state.logRequest(record, status: status)
+            try await writer.finish(nil)
+        })
+    }
+
+    static func delay(_ backoff: Backoff, retry: Int) -> Double {
+        switch backoff.mode {
+        case .constant: backoff.delay
+        case .linear: backoff.delay * Double(retry)
+        case .exponential: backoff.delay * pow(2, Double(retry - 1))
+        }
+    }
+}
