@@ -17,9 +17,14 @@ import urllib.parse
 from datetime import datetime, timezone
 
 ENV = os.environ
-MODE = ENV["BENCH_MODE"]
-WORK = ENV["BENCH_WORK"]
-ROOT = ENV["BENCH_ROOT"]
+RENDER = sys.argv[2] if len(sys.argv) == 3 and sys.argv[1] == "--render" else None
+if RENDER:
+    with open(RENDER) as _file:
+        MODE = json.load(_file)["mode"]
+else:
+    MODE = ENV["BENCH_MODE"]
+WORK = ENV.get("BENCH_WORK", "")
+ROOT = ENV.get("BENCH_ROOT", os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RESULTS = os.path.join(ROOT, "bench", "results")
 QUICK = MODE == "quick"
 
@@ -52,37 +57,37 @@ class Target:
         self.headers.update(headers or {})
         self.kind = kind
         if kind == "litellm":
-            self.headers["Authorization"] = "Bearer " + ENV["LL_KEY"]
+            self.headers["Authorization"] = "Bearer " + ENV.get("LL_KEY", "0")
 
     @property
     def url(self):
         return self.base + self.path
 
 
-SY, SY_PID = ENV["SY_URL"], ENV["SY_PID"]
+SY, SY_PID = ENV.get("SY_URL", "0"), ENV.get("SY_PID", "0")
 DYN = {"cf-aig-metadata": METADATA}
 JSON_TARGETS = [
-    Target("nginx-direct", ENV["UP_URL"], "/v1/chat/completions", "gpt-5.2", ENV["UP_PID"], kind="nginx"),
-    Target("nginx-proxy", ENV["PX_URL"], "/v1/chat/completions", "gpt-5.2", ENV["PX_PID"], kind="nginx"),
+    Target("nginx-direct", ENV.get("UP_URL", "0"), "/v1/chat/completions", "gpt-5.2", ENV.get("UP_PID", "0"), kind="nginx"),
+    Target("nginx-proxy", ENV.get("PX_URL", "0"), "/v1/chat/completions", "gpt-5.2", ENV.get("PX_PID", "0"), kind="nginx"),
     Target("switchyard-compat", SY, "/compat/chat/completions", "openai/gpt-5.2", SY_PID),
     Target("switchyard-dynamic", SY, "/compat/chat/completions", "dynamic/bench", SY_PID, DYN),
     Target("switchyard-passthrough", SY, "/openai/chat/completions", "gpt-5.2", SY_PID),
-    Target("litellm", ENV["LL_URL"], "/v1/chat/completions", "gpt-5.2", ENV["LL_PID"], kind="litellm"),
+    Target("litellm", ENV.get("LL_URL", "0"), "/v1/chat/completions", "gpt-5.2", ENV.get("LL_PID", "0"), kind="litellm"),
 ]
 SSE_TARGETS = [
-    Target("nginx-direct", ENV["UPS_URL"], "/v1/chat/completions", "gpt-5.2", ENV["UP_PID"], kind="nginx"),
-    Target("nginx-proxy", ENV["PXS_URL"], "/v1/chat/completions", "gpt-5.2", ENV["PX_PID"], kind="nginx"),
+    Target("nginx-direct", ENV.get("UPS_URL", "0"), "/v1/chat/completions", "gpt-5.2", ENV.get("UP_PID", "0"), kind="nginx"),
+    Target("nginx-proxy", ENV.get("PXS_URL", "0"), "/v1/chat/completions", "gpt-5.2", ENV.get("PX_PID", "0"), kind="nginx"),
     Target("switchyard-compat", SY, "/compat/chat/completions", "ssebench/gpt-5.2", SY_PID),
     Target("switchyard-dynamic", SY, "/compat/chat/completions", "dynamic/bench-sse", SY_PID, DYN),
     Target("switchyard-passthrough", SY, "/ssebench/chat/completions", "gpt-5.2", SY_PID),
-    Target("litellm", ENV["LL_URL"], "/v1/chat/completions", "gpt-5.2-sse", ENV["LL_PID"], kind="litellm"),
+    Target("litellm", ENV.get("LL_URL", "0"), "/v1/chat/completions", "gpt-5.2-sse", ENV.get("LL_PID", "0"), kind="litellm"),
 ]
 SLOW_TARGETS = [
-    Target("fake-direct", ENV["FAKE_URL"], "/v1/chat/completions", "gpt-5.2", ENV["FAKE_PID"], kind="fake"),
-    Target("nginx-proxy", ENV["PXF_URL"], "/v1/chat/completions", "gpt-5.2", ENV["PX_PID"], kind="nginx"),
+    Target("fake-direct", ENV.get("FAKE_URL", "0"), "/v1/chat/completions", "gpt-5.2", ENV.get("FAKE_PID", "0"), kind="fake"),
+    Target("nginx-proxy", ENV.get("PXF_URL", "0"), "/v1/chat/completions", "gpt-5.2", ENV.get("PX_PID", "0"), kind="nginx"),
     Target("switchyard-compat", SY, "/compat/chat/completions", "slow/gpt-5.2", SY_PID),
     Target("switchyard-passthrough", SY, "/slow/chat/completions", "gpt-5.2", SY_PID),
-    Target("litellm", ENV["LL_URL"], "/v1/chat/completions", "slow", ENV["LL_PID"], kind="litellm"),
+    Target("litellm", ENV.get("LL_URL", "0"), "/v1/chat/completions", "slow", ENV.get("LL_PID", "0"), kind="litellm"),
 ]
 
 
@@ -516,13 +521,16 @@ def write_markdown(data, names):
         out += ["**Skipped targets** (failed the sanity request): " +
                 "; ".join(f"`{k}`: {v}" for k, v in data["skipped"].items()), ""]
     out += ["## Throughput and latency (wrk, median of rounds)", "",
-            "| target | c | requests/s | p50 ms | p90 ms | p99 ms | non-2xx | CPU s / 1,000 req |",
-            "|---|---|---|---|---|---|---|---|"]
+            "| target | c | requests/s | p50 ms | p90 ms | p99 ms | non-2xx | socket errors | CPU s / 1,000 req |",
+            "|---|---|---|---|---|---|---|---|---|"]
     for c in CONNECTIONS:
         for name in names:
             s = wrk[name][c]
+            errors = sum(sum(int(n) for n in re.findall(r"\d+", e)) for e in s["socket_errors"])
             out.append(f"| {name} | {c} | {fmt(s['rps'])} | {fmt(s['p50_ms'], 2)} | {fmt(s['p90_ms'], 2)} | "
-                       f"{fmt(s['p99_ms'], 2)} | {s['non2xx']} | {fmt(s['cpu_s_per_1000'], 3)} |")
+                       f"{fmt(s['p99_ms'], 2)} | {s['non2xx']} | {errors:,} | {fmt(s['cpu_s_per_1000'], 3)} |")
+    out += ["", "Socket errors are summed over the rounds; wrk counts a read error when the server closes a "
+            "keep-alive connection, so a count near the number of requests means one connection per request."]
     out += ["", "## Ratios", "", "| target | c | / nginx-proxy | / LiteLLM |", "|---|---|---|---|"]
     out += ratio_lines(data)
     direct = wrk.get("nginx-direct", {}).get(16, {}).get("p50_ms")
@@ -550,13 +558,12 @@ def write_markdown(data, names):
             "| target | idle | peak under wrk load | after the run |", "|---|---|---|---|"]
     seen = set()
     for name in names:
-        pid_key = next(t.pid for t in JSON_TARGETS if t.name == name)
-        if pid_key in seen:
+        label = "switchyard" if name.startswith("switchyard") else name  # one process, three paths
+        if label in seen:
             continue
-        seen.add(pid_key)
-        label = "switchyard" if name.startswith("switchyard") else name
+        seen.add(label)
         peak = max(wrk[n][c]["peak_rss_kib"] for n in names for c in CONNECTIONS
-                   if next(t.pid for t in JSON_TARGETS if t.name == n) == pid_key)
+                   if n == name or (label == "switchyard" and n.startswith("switchyard")))
         out.append(f"| {label} | {mb(data['idle_rss_kib'][name])} | {mb(peak)} | {mb(data['after_rss_kib'][name])} |")
     out += ["", f"## {STREAMS:,} concurrent open streams (slow fake upstream, 100 events × 100 ms)", "",
             "| target | streams with a first chunk, open at once | RSS then | peak RSS | seconds until all had a first chunk | failed |",
@@ -591,6 +598,8 @@ def write_chart(data, names):
         bars = axes.bar(positions, values, width, label=name)
         axes.bar_label(bars, labels=[f"{v:,.0f}" for v in values], fontsize=7, rotation=90, padding=2)
     axes.set_yscale("log")
+    top = max((data["wrk"][n][c]["rps"] or 1) for n in names for c in CONNECTIONS)
+    axes.set_ylim(top=top * 6)  # room for the rotated labels
     axes.set_xticks(range(len(CONNECTIONS)), [f"{c} connections" for c in CONNECTIONS])
     axes.set_ylabel("requests/s (median, log scale)")
     axes.set_title(f"Chat completions through each target, one machine, one run ({data['started'][:10]})")
@@ -599,5 +608,20 @@ def write_chart(data, names):
     figure.savefig(os.path.join(RESULTS, "chart.png"), dpi=120)
 
 
+def render(path):
+    """Re-renders RESULTS.md and chart.png from a results.json (`measure.py --render FILE`)."""
+    with open(path) as f:
+        data = json.load(f)
+    for section in ("wrk",):
+        data[section] = {n: {int(c): v for c, v in by_c.items()} for n, by_c in data[section].items()}
+    names = list(data["wrk"])
+    write_markdown(data, names)
+    write_chart(data, names)
+    print_ratios(data)
+
+
 if __name__ == "__main__":
-    main()
+    if RENDER:
+        render(RENDER)
+    else:
+        main()
