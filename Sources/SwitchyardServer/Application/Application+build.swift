@@ -25,7 +25,9 @@ public func buildApplication(
     clientConfiguration.redirectConfiguration = .disallow
     clientConfiguration.decompression = .disabled
     clientConfiguration.timeout.connect = .seconds(10)
-    clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60))
+    // AsyncHTTPClient's default of 8 connections per host queues every request beyond the eighth:
+    // streams are long-lived, so 1,000 concurrent streams need about 1,000 upstream connections.
+    clientConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.limits.upstreamConnectionsPerHost)
     // A refused connection fails the attempt at once: retries and fallbacks are the gateway's own
     // policy (cf-aig-max-attempts, route retries), not a silent wait until the connect timeout.
     clientConfiguration.connectionPool.retryConnectionEstablishment = false

@@ -224,9 +224,11 @@ private struct Reader {
                     }
                 }
             case "limits":
-                for (k, _, v) in mapping(value, at: "limits", allowed: ["max_body_bytes", "request_timeout", "shutdown_grace"]) {
+                for (k, _, v) in mapping(value, at: "limits", allowed: ["max_body_bytes", "request_timeout", "shutdown_grace", "upstream_connections_per_host"]) {
                     switch k {
                     case "max_body_bytes": if let n = int(v, at: "limits.max_body_bytes", minimum: 1) { c.limits.maxBodyBytes = n }
+                    case "upstream_connections_per_host":
+                        if let n = int(v, at: "limits.upstream_connections_per_host", minimum: 1) { c.limits.upstreamConnectionsPerHost = n }
                     case "request_timeout": if let d = duration(v, at: "limits.request_timeout", allowZero: false) { c.limits.requestTimeout = .milliseconds(Int64(d * 1000)) }
                     default: if let d = duration(v, at: "limits.shutdown_grace", allowZero: true) { c.limits.shutdownGrace = .milliseconds(Int64(d * 1000)) }
                     }

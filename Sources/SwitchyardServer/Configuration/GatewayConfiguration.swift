@@ -47,6 +47,8 @@ public struct GatewayConfiguration: Sendable {
         public var requestTimeout: Duration = .seconds(120)
         /// How long in-flight requests and streams may run after SIGTERM/SIGINT.
         public var shutdownGrace: Duration = .seconds(30)
+        /// Pooled keep-alive connections per upstream host (a soft limit: requests beyond it wait).
+        public var upstreamConnectionsPerHost = 1024
         public init() {}
     }
 

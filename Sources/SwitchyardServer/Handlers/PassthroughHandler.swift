@@ -53,11 +53,23 @@ struct PassthroughHandler {
         let finalRecord = record
         let state = self.state
         let inbound = request
-        let tap = NativeUsageTap(family: provider.family, path: upstreamPath, contentType: response.headers.first(name: "content-type") ?? "", status: status)
+        let contentType = response.headers.first(name: "content-type") ?? ""
+        let tap = NativeUsageTap(family: provider.family, path: upstreamPath, contentType: contentType, status: status)
+        // Watching for the client going away is what lets a long stream be cancelled upstream, but
+        // Hummingbird cannot reuse a connection whose inbound side was watched: plain answers are
+        // forwarded without it, so clients keep their keep-alive connections.
+        let isEventStream = contentType.lowercased().hasPrefix("text/event-stream")
         return Response(status: .init(code: status), headers: responseHeaders, body: ResponseBody { writer in
             var tap = tap
             do {
-                try await inbound.body.consumeWithCancellationOnInboundClose { _ in
+                if isEventStream {
+                    try await inbound.body.consumeWithCancellationOnInboundClose { _ in
+                        for try await chunk in response.body {
+                            tap.observe(chunk)
+                            try await writer.write(chunk)
+                        }
+                    }
+                } else {
                     for try await chunk in response.body {
                         tap.observe(chunk)
                         try await writer.write(chunk)
