@@ -6,6 +6,7 @@ import NIOCore
 import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardProviders
+import SwitchyardStorage
 
 /// Builds the gateway: provider table, shared upstream client, responder. Tests call this with a
 /// configuration in memory; the CLI only parses options into one.
@@ -18,6 +19,8 @@ public func buildApplication(
     reloadRoutesEvery: Duration? = nil,
     logger: Logger = Logger(label: "switchyard"),
     limits: any LimitStore = InMemoryLimitStore(),
+    /// Keeps `limits` durable (it must be the persister's store); flushed in the background.
+    limitPersister: LimitPersister? = nil,
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
@@ -37,6 +40,7 @@ public func buildApplication(
     let routeTable = routeTable ?? RouteTable(routes)
     let state = GatewayState(configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routeTable, logger: logger, limits: limits, now: now)
     var services: [any Service] = [HTTPClientService(client: client)]
+    if let limitPersister { services.append(LimitPersisterService(persister: limitPersister)) }
     if let interval = reloadRoutesEvery {
         services.append(RouteReloadService(table: routeTable, directory: configuration.routesDirectory, configuration: configuration, interval: interval, logger: logger))
     }
