@@ -8,7 +8,7 @@ ROOT="$PWD"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install -q "openai>=1.50,<3" "anthropic>=0.40,<1" "pytest>=8,<9" "httpx>=0.27,<1"
+.venv/bin/pip install -q "openai>=1.50,<3" "anthropic>=0.40,<1" "pytest>=8,<9" "httpx>=0.27,<1" "google-genai>=1.0,<2"
 
 swift build --product switchyard
 swift build --product fake-upstream

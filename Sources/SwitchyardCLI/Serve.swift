@@ -2,7 +2,9 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import SwitchyardCore
 import SwitchyardServer
+import SwitchyardStorage
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,9 +54,18 @@ struct Serve: AsyncParsableCommand {
         for error in routeCatalog.errors { startup += error + "\n" }
         FileHandle.standardOutput.write(Data(startup.utf8))
 
+        let limits: InMemoryLimitStore
+        let limitPersister: LimitPersister?
+        do {
+            (limits, limitPersister) = try await LimitStorage.open(backend: try LimitStorage.backend(configuration.storage), logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("switchyard: cannot open storage '\(configuration.storage)': \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+
         let listenHost = configuration.listen.host
         let requestLog = try RequestLogStorage.open(configuration.storage)
-        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, requestLog: requestLog, onServerRunning: { port in
+        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, onServerRunning: { port in
             // Written unbuffered: scripts and tests wait for this line.
             FileHandle.standardOutput.write(Data("switchyard listening on http://\(listenHost):\(port)\n".utf8))
         })

@@ -118,51 +118,35 @@ public struct Dispatcher: Sendable {
         return try await dispatch(request, plan: &plan, logger: logger)
     }
 
-    /// Tries the plan's attempts in order: each with its retries and backoff on network errors, 429
-    /// and 5xx, then the next one. Returns the first answer, else the last upstream error response,
-    /// else throws the last gateway error.
-    public func dispatch(_ request: DispatchRequest, plan: inout some AttemptPlan, logger: Logger) async throws -> DispatchOutcome {
-        var lastError: GatewayError?
-        var lastOutcome: DispatchOutcome?
-        var upcoming = try plan.next()
-        attemptLoop: while let attempt = upcoming {
-            for tryNumber in 0...max(0, attempt.retries) {
-                if tryNumber > 0 {
-                    observer.retried(attempt.provider.slug)
-                    try await Task.sleep(for: .seconds(Self.delay(attempt.backoff, retry: tryNumber)))
-                }
-                do {
-                    let outcome = try await once(request, attempt: attempt, logger: logger)
-                    guard Self.isRetryable(status: outcome.status) else { return outcome }
-                    logger.debug("upstream error", metadata: ["provider": "\(attempt.provider.slug)", "status": "\(outcome.status)"])
-                    lastOutcome = outcome
-                    lastError = nil
-                } catch let error as GatewayError {
-                    lastError = error
-                    lastOutcome = nil
-                    // Configuration problems do not heal by retrying; the next model may still work.
-                    if ![2005, 2044].contains(error.code) { break }
-                }
+    /// Tries the plan's attempts in order, each with its retries (`AttemptExecutor`: `RetryPolicy`'s
+    /// retryable failures, backoff with jitter, `Retry-After` up to its cap), then the next one.
+    /// Returns the first answer or the first non-retryable upstream error (a 4xx other than 408 and
+    /// 429), else the last upstream error response, else throws the last gateway error.
+    public func dispatch(_ request: DispatchRequest, plan: inout some AttemptPlan, executor: AttemptExecutor? = nil, logger: Logger) async throws -> DispatchOutcome {
+        let executor = executor ?? AttemptExecutor(dispatcher: self)
+        var rng = SplitMix64(seed: UInt64.random(in: .min ... .max))
+        var last: AttemptFailure?
+        var previous: DispatchAttempt?
+        while let attempt = try plan.next() {
+            if let failed = previous { observer.fellBack(failed.provider.slug) }
+            previous = attempt
+            switch try await executor.run(request, attempt: attempt, rng: &rng, logger: logger) {
+            case .served(let outcome):
+                return outcome
+            case .failed(.response(let outcome)) where !RetryPolicy.isRetryable(.status(outcome.status)):
+                return outcome
+            case .failed(let failure):
+                last = failure
             }
-            upcoming = try plan.next()
-            if upcoming == nil { break attemptLoop }
-            observer.fellBack(attempt.provider.slug)
         }
-        if let lastOutcome { return lastOutcome }
-        throw lastError ?? GatewayError.unreachable(provider: "none", reason: "no model to try")
-    }
-
-    static func isRetryable(status: Int) -> Bool { status == 429 || status >= 500 }
-
-    static func delay(_ backoff: Backoff, retry: Int) -> Double {
-        switch backoff.mode {
-        case .constant: backoff.delay
-        case .linear: backoff.delay * Double(retry)
-        case .exponential: backoff.delay * pow(2, Double(retry - 1))
+        switch last {
+        case .response(let outcome)?: return outcome
+        case .error(let error)?: throw error
+        case nil: throw GatewayError.unreachable(provider: "none", reason: "no model to try")
         }
     }
 
-    private func once(_ request: DispatchRequest, attempt: DispatchAttempt, logger: Logger) async throws -> DispatchOutcome {
+    func once(_ request: DispatchRequest, attempt: DispatchAttempt, logger: Logger) async throws -> DispatchOutcome {
         let provider = attempt.provider
         if let problem = provider.configurationProblem {
             throw GatewayError.invalidProvider("provider '\(provider.slug)' is not configured: \(problem)")

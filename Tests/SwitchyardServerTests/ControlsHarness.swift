@@ -13,7 +13,7 @@ import Testing
 @testable import SwitchyardServer
 
 /// A clock the test moves by hand (unix seconds).
-final class ManualClock: Sendable {
+final class ControlsClock: Sendable {
     private let value: Mutex<Double>
     init(_ start: Double = 1_800_000_000) { value = Mutex(start) }
     var now: Double { value.withLock { $0 } }
@@ -26,7 +26,7 @@ struct ControlsHarness: Sendable {
     let fake: FakeUpstream
     let store: SQLiteDatabase
     let registry: PrometheusCollectorRegistry
-    let clock: ManualClock
+    let clock: ControlsClock
     let logs: RequestLogCapture
     let databasePath: String
 
@@ -68,7 +68,7 @@ struct ControlsHarness: Sendable {
             let text = makeYAML?(fake) ?? yaml(fake: fake, extra: extra)
             var c = try ConfigurationParser.parse(text, environment: [:])
             c.listen.port = 0
-            let harness = ControlsHarness(fake: fake, store: try SQLiteDatabase(path: path), registry: PrometheusCollectorRegistry(), clock: ManualClock(), logs: RequestLogCapture(), databasePath: path)
+            let harness = ControlsHarness(fake: fake, store: try SQLiteDatabase(path: path), registry: PrometheusCollectorRegistry(), clock: ControlsClock(), logs: RequestLogCapture(), databasePath: path)
             let clock = harness.clock
             let app = buildApplication(
                 configuration: c, environment: [:], routes: routes, logger: harness.logs.logger, now: { clock.now }, requestLog: harness.store, metrics: harness.registry

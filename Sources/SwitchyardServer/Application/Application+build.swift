@@ -7,6 +7,7 @@ import Prometheus
 import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardProviders
+import SwitchyardStorage
 
 /// Builds the gateway: provider table, shared upstream client, responder. Tests call this with a
 /// configuration in memory; the CLI only parses options into one.
@@ -19,6 +20,8 @@ public func buildApplication(
     reloadRoutesEvery: Duration? = nil,
     logger: Logger = Logger(label: "switchyard"),
     limits: any LimitStore = InMemoryLimitStore(),
+    /// Keeps `limits` durable (it must be the persister's store); flushed in the background.
+    limitPersister: LimitPersister? = nil,
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
     requestLog: (any RequestLogStore)? = nil,
     metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
@@ -47,6 +50,7 @@ public func buildApplication(
         controls: controls
     )
     var services: [any Service] = [HTTPClientService(client: client)] + controls.services
+    if let limitPersister { services.append(LimitPersisterService(persister: limitPersister)) }
     if let interval = reloadRoutesEvery {
         let metrics = controls.metrics
         services.append(RouteReloadService(

@@ -60,6 +60,8 @@ public struct GatewayResponder: HTTPResponder {
                 throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["GET"])
             }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: state.controls.scrapeMetrics())))
+        case .admin(let rest):
+            return try await AdminHandler(state: state).handle(request, rest: rest, record: &record)
         case .compat(_, let gatewayName, let endpoint):
             let expected: HTTPRequest.Method = endpoint == .models ? .get : .post
             guard request.method == expected || (expected == .get && request.method == .head) else {

@@ -111,6 +111,9 @@ struct CompatHandler {
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
             headers[.xAccelBuffering] = "no"
+            // Watching for the client going away consumes the connection's next request head, so
+            // Hummingbird closes the connection after this response: say so, or a client may reuse it and fail.
+            headers[.connection] = "close"
             let finalRecord = record
             let state = self.state
             let target = ModelTarget(provider: outcome.provider, model: outcome.model)

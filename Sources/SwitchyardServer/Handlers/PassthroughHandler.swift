@@ -60,6 +60,8 @@ struct PassthroughHandler {
         // Hummingbird cannot reuse a connection whose inbound side was watched: plain answers are
         // forwarded without it, so clients keep their keep-alive connections.
         let isEventStream = contentType.lowercased().hasPrefix("text/event-stream")
+        // A watched connection is closed after the response: say so, or a client may reuse it and fail.
+        if isEventStream { responseHeaders[.connection] = "close" }
         return Response(status: .init(code: status), headers: responseHeaders, body: ResponseBody { writer in
             var tap = tap
             do {

@@ -135,6 +135,8 @@ struct UniversalHandler {
         }
         let status = Int(response.status.code)
         let state = self.state
+        // See CompatHandler: watching for inbound close ends the connection with the response.
+        headers[.connection] = "close"
         return Response(status: .init(code: status), headers: headers, body: ResponseBody { writer in
             do {
                 try await request.body.consumeWithCancellationOnInboundClose { _ in

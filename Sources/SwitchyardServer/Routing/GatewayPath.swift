@@ -8,6 +8,8 @@ enum GatewayPath: Equatable {
 
     case healthz
     case metrics
+    /// `/admin/{rest}`.
+    case admin(rest: String)
     case compat(account: String?, gateway: String, endpoint: CompatEndpoint)
     /// `POST /v1/{account}/{gateway}`: Cloudflare's universal endpoint.
     case universal(account: String, gateway: String)
@@ -26,6 +28,10 @@ enum GatewayPath: Equatable {
         }
         if segments == ["metrics"] {
             self = .metrics
+            return
+        }
+        if segments.first == "admin" {
+            self = .admin(rest: segments.dropFirst().joined(separator: "/"))
             return
         }
         var account: String?
@@ -61,7 +67,7 @@ enum GatewayPath: Equatable {
     var gateway: String? {
         switch self {
         case .compat(_, let g, _), .passthrough(_, let g, _, _), .universal(_, let g): g
-        case .healthz, .metrics, .notFound: nil
+        case .healthz, .metrics, .admin, .notFound: nil
         }
     }
 
@@ -69,7 +75,7 @@ enum GatewayPath: Equatable {
         switch self {
         case .compat(let a, _, _), .passthrough(let a, _, _, _): a
         case .universal(let a, _): a
-        case .healthz, .metrics, .notFound: nil
+        case .healthz, .metrics, .admin, .notFound: nil
         }
     }
 
@@ -81,6 +87,7 @@ enum GatewayPath: Equatable {
         case .compat(_, _, let e): "compat/" + e.rawValue
         case .passthrough: "passthrough"
         case .universal: "universal"
+        case .admin: "admin"
         case .notFound: "unknown"
         }
     }

@@ -6,20 +6,93 @@ import SwitchyardCore
 
 /// The routes being served, swapped atomically on reload. A request reads the catalog once and
 /// keeps the graph it started with; the lock is never held across an await.
+///
+/// Also keeps, per route, when its current version was loaded and its last ten versions (newest
+/// last), for `GET /admin/routes`.
 public final class RouteTable: Sendable {
-    private let state: Mutex<(catalog: RouteCatalog, generation: Int)>
+    public struct Version: Sendable {
+        public let graph: RouteGraph
+        public let loadedAt: Date
+    }
 
-    public init(_ catalog: RouteCatalog) { self.state = Mutex((catalog, 0)) }
+    struct State {
+        var catalog: RouteCatalog
+        var generation = 0
+        var history: [String: [Version]] = [:]
+        /// What the last reload saw: file signatures, and the last good graph of each file.
+        var signature: [String: String]?
+        var lastGood: [String: RouteGraph] = [:]
+    }
+
+    public static let keptVersions = 10
+    private let state: Mutex<State>
+    /// Serializes reloads (the poller and `POST /admin/reload` may race).
+    private let reloading = Mutex(())
+
+    public init(_ catalog: RouteCatalog, now: Date = Date()) {
+        var s = State(catalog: catalog)
+        Self.record(catalog, into: &s, now: now)
+        s.lastGood = Dictionary(catalog.graphs.values.map { ($0.sourcePath, $0) }, uniquingKeysWith: { a, _ in a })
+        self.state = Mutex(s)
+    }
 
     public var current: RouteCatalog { state.withLock { $0.catalog } }
 
     /// How many reloads have been swapped in.
     public var generation: Int { state.withLock { $0.generation } }
 
-    func replace(_ new: RouteCatalog) {
+    /// Versions of `name`, newest last.
+    public func versions(of name: String) -> [Version] { state.withLock { $0.history[name] ?? [] } }
+
+    func replace(_ new: RouteCatalog, now: Date = Date()) {
         state.withLock {
             $0.catalog = new
             $0.generation += 1
+            Self.record(new, into: &$0, now: now)
+        }
+    }
+
+    private static func record(_ catalog: RouteCatalog, into s: inout State, now: Date) {
+        for graph in catalog.graphs.values {
+            var versions = s.history[graph.name] ?? []
+            if versions.last?.graph.version != graph.version {
+                versions.append(Version(graph: graph, loadedAt: now))
+                if versions.count > keptVersions { versions.removeFirst(versions.count - keptVersions) }
+            }
+            s.history[graph.name] = versions
+        }
+        for name in s.history.keys where catalog.graphs[name] == nil { s.history[name] = nil }
+    }
+
+    func prime(directory: String) {
+        let signature = RouteLoading.signature(of: directory)
+        state.withLock { if $0.signature == nil { $0.signature = signature } }
+    }
+
+    /// Recompiles `directory` when its files changed (always with `force`) and swaps the result in.
+    /// A file that no longer compiles keeps its previous version serving; its errors are kept.
+    /// Returns the error lines when something was swapped in, nil when nothing changed.
+    @discardableResult
+    func reload(directory: String, configuration: GatewayConfiguration, force: Bool = false) -> [String]? {
+        reloading.withLock { _ in
+            let signature = RouteLoading.signature(of: directory)
+            let (previous, lastGood) = state.withLock { ($0.signature, $0.lastGood) }
+            if !force, let previous, previous == signature { return nil }
+            let fresh = RouteLoading.load(directory: directory, configuration: configuration)
+            var graphs = Dictionary(fresh.graphs.values.map { ($0.sourcePath, $0) }, uniquingKeysWith: { a, _ in a })
+            let failedPaths = Set(fresh.errors.compactMap { line -> String? in
+                guard line.contains(": error:") else { return nil }
+                return line.split(separator: ":", maxSplits: 1).first.map(String.init)
+            })
+            for path in failedPaths where graphs[path] == nil {
+                if let previous = lastGood[path], FileManager.default.fileExists(atPath: path) { graphs[path] = previous }
+            }
+            state.withLock {
+                $0.signature = signature
+                $0.lastGood = graphs
+            }
+            replace(RouteCatalog(graphs: Array(graphs.values), errors: fresh.errors))
+            return fresh.errors
         }
     }
 }
@@ -36,31 +109,20 @@ struct RouteReloadService: Service {
     var reloaded: @Sendable (_ success: Bool) -> Void = { _ in }
 
     func run() async throws {
-        var signature = RouteLoading.signature(of: directory)
-        var lastGood = Dictionary(table.current.graphs.values.map { ($0.sourcePath, $0) }, uniquingKeysWith: { a, _ in a })
+        // The catalog handed in was loaded from this directory: changes are counted from here.
+        table.prime(directory: directory)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await Task.sleep(for: interval)
+                // Cut short by a graceful shutdown, which would otherwise wait out the interval.
+                let interval = self.interval
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 return
             }
-            let now = RouteLoading.signature(of: directory)
-            guard now != signature else { continue }
-            signature = now
-            let fresh = RouteLoading.load(directory: directory, configuration: configuration)
-            var graphs = Dictionary(fresh.graphs.values.map { ($0.sourcePath, $0) }, uniquingKeysWith: { a, _ in a })
-            let failedPaths = Set(fresh.errors.compactMap { line -> String? in
-                guard line.contains(": error:") else { return nil }
-                return line.split(separator: ":", maxSplits: 1).first.map(String.init)
-            })
-            for path in failedPaths where graphs[path] == nil {
-                if let previous = lastGood[path], FileManager.default.fileExists(atPath: path) { graphs[path] = previous }
-            }
-            lastGood = graphs
-            table.replace(RouteCatalog(graphs: Array(graphs.values), errors: fresh.errors))
-            reloaded(failedPaths.isEmpty)
-            logger.info("routes reloaded", metadata: ["routes": "\(graphs.values.map(\.name).sorted().joined(separator: ","))", "errors": "\(fresh.errors.filter { $0.contains(": error:") }.count)"])
-            for error in fresh.errors where error.contains(": error:") { logger.error("\(error)") }
+            guard let errors = table.reload(directory: directory, configuration: configuration) else { continue }
+            reloaded(!errors.contains { $0.contains(": error:") })
+            logger.info("routes reloaded", metadata: ["routes": "\(table.current.names.joined(separator: ","))", "errors": "\(errors.filter { $0.contains(": error:") }.count)"])
+            for error in errors where error.contains(": error:") { logger.error("\(error)") }
         }
     }
 }

@@ -1,0 +1,53 @@
+import Logging
+import ServiceLifecycle
+import SwitchyardCore
+import SwitchyardStorage
+
+/// Runs a `LimitPersister` in the application's service group: flushes changed counters every
+/// interval, and once more when the server has drained on shutdown.
+struct LimitPersisterService: Service {
+    let persister: LimitPersister
+
+    func run() async throws {
+        let persister = self.persister
+        while !Task.isCancelled {
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: persister.interval) }
+            } catch {
+                break
+            }
+            await persister.flush()
+        }
+        // In a task of its own: this one is cancelled by now, which would abort the write.
+        await Task { await persister.flush() }.value
+    }
+}
+
+/// The durable limit state of `serve`: the configured storage opened, the in-memory authority
+/// restored from it, and the persister that keeps it written.
+public enum LimitStorage {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// The backend for `storage` (nil for `memory`).
+    public static func backend(_ storage: String) throws -> (any LimitSnapshotStore)? {
+        if storage == "memory" { return nil }
+        if storage.hasPrefix("postgres://") || storage.hasPrefix("postgresql://") {
+            throw Failure(description: "PostgreSQL storage is not supported yet; use sqlite:<file> or memory")
+        }
+        guard let path = SQLiteDatabase.path(fromStorageURL: storage) else {
+            throw Failure(description: "'\(storage)' is not sqlite:<file> or memory")
+        }
+        return try SQLiteDatabase(path: path)
+    }
+
+    /// A store restored from `backend`, and its persister (nil without a backend).
+    public static func open(backend: (any LimitSnapshotStore)?, logger: Logger) async throws -> (InMemoryLimitStore, LimitPersister?) {
+        let store = InMemoryLimitStore(trackChanges: backend != nil)
+        guard let backend else { return (store, nil) }
+        let persister = LimitPersister(store: store, backend: backend, logger: logger)
+        try await persister.restore()
+        return (store, persister)
+    }
+}
