@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SwitchyardCore
+import Synchronization
 
 /// One model to try: what a route's model node (or the plain `provider/model` of a request) becomes.
 public struct DispatchAttempt: Sendable {
@@ -265,27 +266,33 @@ public struct Dispatcher: Sendable {
     }
 
     /// Sends the request and waits for the response head, at most `timeout`.
+    ///
+    /// The timer is a NIO scheduled task cancelled as soon as the head arrives: a `Task.sleep`
+    /// raced against the request keeps its memory until its deadline even when cancelled, which
+    /// under load held about 120 s (the default timeout) worth of timers (bench/results/SOAK.md).
     func execute(_ request: HTTPClientRequest, timeout: Duration, provider: String, logger: Logger) async throws -> HTTPClientResponse {
         let client = self.client
+        let timedOut = TimeoutFlag()
+        // The deadline covers the whole body too, so it only bounds pathological streams.
+        let call = Task { try await client.execute(request, deadline: .now() + .hours(24), logger: logger) }
+        let (seconds, attoseconds) = timeout.components
+        let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let timer = client.eventLoopGroup.any().scheduleTask(in: .nanoseconds(nanoseconds)) {
+            timedOut.fire()
+            call.cancel()
+        }
+        defer { timer.cancel() }
         do {
-            return try await withThrowingTaskGroup(of: HTTPClientResponse?.self) { group in
-                group.addTask {
-                    // The deadline covers the whole body too, so it only bounds pathological streams.
-                    try await client.execute(request, deadline: .now() + .hours(24), logger: logger)
-                }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let response = first else {
-                    throw GatewayError.timeout(provider: provider, milliseconds: Int(timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
-                }
-                return response
+            return try await withTaskCancellationHandler {
+                try await call.value
+            } onCancel: {
+                call.cancel()
             }
-        } catch let error as GatewayError {
-            throw error
         } catch {
+            if timedOut.hasFired {
+                throw GatewayError.timeout(provider: provider, milliseconds: Int(nanoseconds / 1_000_000))
+            }
+            if let error = error as? GatewayError { throw error }
             if Task.isCancelled { throw CancellationError() }
             throw GatewayError.unreachable(provider: provider, reason: Self.describe(error))
         }
@@ -304,4 +311,11 @@ public struct Dispatcher: Sendable {
         if let e = error as? HTTPClientError { return "\(e)" }
         return String(describing: error)
     }
+}
+
+/// Set once by the timeout timer, read by the request's task.
+private final class TimeoutFlag: Sendable {
+    private let fired = Mutex(false)
+    func fire() { fired.withLock { $0 = true } }
+    var hasFired: Bool { fired.withLock { $0 } }
 }

@@ -305,4 +305,68 @@ func headers(_ pairs: [(String, String)]) -> HTTPFields {
             #expect(f.fake.requests().isEmpty)
         }
     }
+
+    @Test func aStreamWhoseFirstModelFailsBeforeTheFirstByteFallsBack() async throws {
+        try await RouteFixture.run(routes: Self.routes, fake: .init(perModel: ["m-primary": FakeBehavior(status: 500)])) { f, client in
+            let r = try await client.post("/compat/chat/completions", json: chat("dynamic/support", stream: true), headers: Self.paid)
+            #expect(r.status == .ok)
+            #expect(r.header("cf-aig-step") == "1")
+            #expect(r.header("cf-aig-model") == "m-secondary")
+            #expect(r.header("content-type") == "text/event-stream")
+            #expect(r.text.hasSuffix("data: [DONE]\n\n"))
+            #expect(!SSEPayloads(r.text).content.isEmpty)
+            #expect(f.fake.count(model: "m-primary") == 3)
+        }
+    }
+
+    @Test func anInStreamErrorEventNeverSwitchesModel() async throws {
+        try await RouteFixture.run(routes: Self.routes, fake: .init(perModel: ["m-primary": FakeBehavior(streamErrorAfterChunks: 2)])) { f, client in
+            let r = try await client.post("/compat/chat/completions", json: chat("dynamic/support", stream: true), headers: Self.paid)
+            #expect(r.status == .ok)
+            #expect(r.header("cf-aig-model") == "m-primary")
+            #expect(r.header("cf-aig-step") == "0")
+            #expect(SSEPayloads(r.text).chunks.last?["error"] != nil, "\(r.text)")
+            #expect(f.fake.count(model: "m-primary") == 1)
+            #expect(f.fake.count(model: "m-secondary") == 0)
+        }
+    }
+
+    @Test func metadataThatIsNotAnObjectIs400WithoutCallingUpstream() async throws {
+        try await RouteFixture.run(routes: Self.routes) { f, client in
+            for bad in ["[1]", "not json", "\"paid\""] {
+                let r = try await client.post("/compat/chat/completions", json: chat("dynamic/support"), headers: headers([("cf-aig-metadata", bad)]))
+                #expect(r.status == .badRequest, "\(bad)")
+                #expect(r.json["internalCode"]?.numberValue != nil, "\(bad): \(r.text)")
+            }
+            #expect(f.fake.requests().isEmpty)
+            // Nested values are dropped (metadata is flat), so a nested plan is no plan.
+            let nested = try await client.post("/compat/chat/completions", json: chat("dynamic/support"), headers: headers([("cf-aig-metadata", #"{"plan":{"is":"paid"}}"#)]))
+            #expect(nested.status == .ok)
+            #expect(nested.header("cf-aig-model") == "m-cheap")
+        }
+    }
+
+    @Test func conditionsOnBodyAndHeaders() async throws {
+        let route = """
+            nodes:
+              size:
+                if: body.max_tokens > 100 or headers["x-tier"] == "gold"
+                then: big
+                else: small
+              big:
+                model: openai/m-big
+              small:
+                model: openai/m-small
+            """
+        try await RouteFixture.run(routes: ["sized.yaml": route]) { f, client in
+            let small = try await client.post("/compat/chat/completions", json: chat("dynamic/sized", extra: #","max_tokens":50"#))
+            #expect(small.header("cf-aig-model") == "m-small")
+            #expect(small.header("x-switchyard-path") == "size>small")
+            let big = try await client.post("/compat/chat/completions", json: chat("dynamic/sized", extra: #","max_tokens":500"#))
+            #expect(big.header("cf-aig-model") == "m-big")
+            let gold = try await client.post("/compat/chat/completions", json: chat("dynamic/sized"), headers: headers([("X-Tier", "gold")]))
+            #expect(gold.header("cf-aig-model") == "m-big")
+            #expect(f.fake.requests().map(\.model) == ["m-small", "m-big", "m-big"])
+        }
+    }
 }
