@@ -5,6 +5,8 @@ import NIOCore
 import Synchronization
 import SwitchyardCore
 import SwitchyardFakeUpstream
+import SwitchyardStorage
+import Logging
 import Testing
 
 @testable import SwitchyardServer
@@ -132,6 +134,91 @@ final class ManualClock: Sendable {
             #expect(r.status == .tooManyRequests)
             #expect(r.json["internalCode"]?.numberValue == 2041)
             #expect(f.fake.requests().isEmpty)
+        }
+    }
+
+    @Test func aRouteRateLimitSurvivesARestart() async throws {
+        let dir = NSTemporaryDirectory() + "switchyard-limit-restart-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let db = dir + "/limits.sqlite"
+        let clock = ManualClock(1_800_000_000 - 1_800_000_000.truncatingRemainder(dividingBy: 60) + 10)
+        let u1 = headers([("cf-aig-metadata", #"{"user":"u1"}"#)])
+        for instance in 0..<2 {
+            let (limits, persister) = try await LimitStorage.open(backend: try SQLiteDatabase(path: db), logger: Logger(label: "test"))
+            try await RouteFixture.run(routes: ["limited.yaml": Self.limited], limits: limits, limitPersister: persister, directory: dir, now: { clock.now }) { f, client in
+                if instance == 0 {
+                    for _ in 0..<5 {
+                        #expect(try await client.post("/compat/chat/completions", json: chat("dynamic/limited"), headers: u1).status == .ok)
+                    }
+                } else {
+                    // Same window, new instance: u1's window is still full, u9's is not.
+                    clock.advance(5)
+                    let r = try await client.post("/compat/chat/completions", json: chat("dynamic/limited"), headers: u1)
+                    #expect(r.status == .tooManyRequests)
+                    #expect(r.json["internalCode"]?.numberValue == 2041)
+                    #expect(r.header("retry-after") == "45")
+                    #expect(try await client.post("/compat/chat/completions", json: chat("dynamic/limited"), headers: headers([("cf-aig-metadata", #"{"user":"u9"}"#)])).status == .ok)
+                }
+            }
+        }
+    }
+
+    @Test func slidingWindowLetsRequestsBackInAsTheOldWindowSlidesOut() async throws {
+        let route = """
+            nodes:
+              gate:
+                rate: { limit: 4, per: 1m, technique: sliding }
+                then: m
+              m:
+                model: openai/m-slide
+            """
+        let clock = ManualClock(1_800_000_000 - 1_800_000_000.truncatingRemainder(dividingBy: 60))
+        try await RouteFixture.run(routes: ["slide.yaml": route], now: { clock.now }) { f, client in
+            func status() async throws -> Int { Int(try await client.post("/compat/chat/completions", json: chat("dynamic/slide")).status.code) }
+            var first: [Int] = []
+            for _ in 0..<5 { first.append(try await status()) }
+            #expect(first == [200, 200, 200, 200, 429])
+            // Start of the next window: the previous one still weighs fully.
+            clock.advance(60)
+            #expect(try await status() == 429)
+            // Half-way: the previous window weighs 2, so two more fit.
+            clock.advance(30)
+            var half: [Int] = []
+            for _ in 0..<3 { half.append(try await status()) }
+            #expect(half == [200, 200, 429])
+            #expect(f.fake.count(model: "m-slide") == 6)
+        }
+    }
+
+    @Test func budgetReservationsAreReleasedWhenStreamsFailOrNothingAnswers() async throws {
+        let pricing = """
+            pricing:
+              openai/m-budget: { input: 1000, output: 1000 }
+            """
+        let limits = InMemoryLimitStore()
+        let key = LimitKey(route: "budget", node: "spend", keyValue: "")
+        try await RouteFixture.run(routes: ["budget.yaml": Self.budget], extraYAML: pricing, limits: limits, now: { 1_800_000_000 }) { f, client in
+            let body = chat("dynamic/budget", stream: true, extra: #","max_tokens":50"#)
+            let healthy = try await client.post("/compat/chat/completions", json: body)
+            #expect(healthy.status == .ok)
+            // The client did not ask for usage; the gateway did, and charged what the stream reported.
+            #expect(!healthy.text.contains(#""usage":{"#))
+            let afterHealthy = limits.budgetUsage(key, window: 86_400, now: 1_800_000_000)
+            #expect(afterHealthy.reserved < 1e-12)
+            #expect(afterHealthy.spent > 0 && afterHealthy.spent < 0.05, "\(afterHealthy)")
+
+            f.fake.setBehavior(FakeBehavior(reset: .midStream, resetAfterChunks: 2), forModel: "m-budget")
+            _ = try await client.post("/compat/chat/completions", json: body)
+            let afterReset = limits.budgetUsage(key, window: 86_400, now: 1_800_000_000)
+            #expect(afterReset.reserved < 1e-12, "a broken stream leaves no reservation behind: \(afterReset)")
+
+            f.fake.setBehavior(FakeBehavior(status: 500), forModel: "m-budget")
+            let failed = try await client.post("/compat/chat/completions", json: chat("dynamic/budget", extra: #","max_tokens":50"#))
+            #expect(failed.status == .internalServerError)
+            let afterFailure = limits.budgetUsage(key, window: 86_400, now: 1_800_000_000)
+            #expect(afterFailure.reserved < 1e-12)
+            #expect(abs(afterFailure.spent - afterReset.spent) < 1e-12, "nothing answered, nothing charged")
         }
     }
 }

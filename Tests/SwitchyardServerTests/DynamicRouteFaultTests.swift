@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import SwitchyardCore
 import SwitchyardFakeUpstream
+import SwitchyardStorage
 import Testing
 
 @testable import SwitchyardServer
@@ -23,12 +24,13 @@ struct RouteFixture: Sendable {
 
     static func run(
         routes: [String: String], extraYAML: String = "", fake fakeConfiguration: FakeUpstreamConfiguration = .init(),
-        limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { 1_800_000_000 },
+        limits: any LimitStore = InMemoryLimitStore(), limitPersister: LimitPersister? = nil, directory: String? = nil, now: @escaping @Sendable () -> Double = { 1_800_000_000 },
         _ body: @Sendable (RouteFixture, any TestClientProtocol) async throws -> Void
     ) async throws {
         let fake = try await FakeUpstream.start(fakeConfiguration)
-        let dir = NSTemporaryDirectory() + "switchyard-fault-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let dir = directory ?? NSTemporaryDirectory() + "switchyard-fault-\(UUID().uuidString)"
+        // A directory the caller passed outlives this run (a restart reuses it).
+        defer { if directory == nil { try? FileManager.default.removeItem(atPath: dir) } }
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             for (name, text) in routes { try text.write(toFile: dir + "/" + name, atomically: true, encoding: .utf8) }
@@ -45,7 +47,7 @@ struct RouteFixture: Sendable {
             let fixture = RouteFixture(directory: dir, fake: fake, table: table, configuration: configuration)
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            let app = buildApplication(configuration: configuration, environment: [:], routeTable: table, logger: logger, limits: limits, now: now)
+            let app = buildApplication(configuration: configuration, environment: [:], routeTable: table, logger: logger, limits: limits, limitPersister: limitPersister, now: now)
             try await app.test(.router) { client in try await body(fixture, client) }
         } catch {
             try? await fake.shutdown()
