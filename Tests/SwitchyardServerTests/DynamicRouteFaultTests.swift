@@ -47,7 +47,7 @@ struct RouteFixture: Sendable {
             let fixture = RouteFixture(directory: dir, fake: fake, table: table, configuration: configuration)
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            let app = buildApplication(configuration: configuration, environment: [:], routeTable: table, logger: logger, limits: limits, limitPersister: limitPersister, now: now)
+            let app = buildApplication(configuration: configuration, environment: [:], routeTable: table, logger: logger, limits: limits, limitPersister: limitPersister, now: now, randomSeed: 0x5eed)
             try await app.test(.router) { client in try await body(fixture, client) }
         } catch {
             try? await fake.shutdown()

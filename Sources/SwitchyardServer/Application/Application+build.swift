@@ -25,6 +25,8 @@ public func buildApplication(
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
     requestLog: (any RequestLogStore)? = nil,
     metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+    /// Seeds the per-request generators of route splits; nil = a random seed per process.
+    randomSeed: UInt64? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     var clientConfiguration = HTTPClient.Configuration()
@@ -47,7 +49,7 @@ public func buildApplication(
     dispatcher.observer = controls.dispatchObserver
     let state = GatewayState(
         configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routeTable, logger: logger, limits: limits, now: now,
-        controls: controls
+        controls: controls, splitSeeds: SplitSeeds(seed: randomSeed)
     )
     var services: [any Service] = [HTTPClientService(client: client)] + controls.services
     if let limitPersister { services.append(LimitPersisterService(persister: limitPersister)) }

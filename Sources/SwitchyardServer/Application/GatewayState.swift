@@ -1,3 +1,4 @@
+import Synchronization
 import Foundation
 import Hummingbird
 import Logging
@@ -27,12 +28,15 @@ struct GatewayState: Sendable {
     let now: @Sendable () -> Double
     /// Cache, request log, metrics, admin API (Controls/).
     let controls: GatewayControls
+    /// Seeds for each request's split generator.
+    let splitSeeds: SplitSeeds
 
     init(
         configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteTable, logger: Logger,
         limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-        controls: GatewayControls? = nil
+        controls: GatewayControls? = nil, splitSeeds: SplitSeeds = SplitSeeds(seed: nil)
     ) {
+        self.splitSeeds = splitSeeds
         self.limits = limits
         self.prices = PriceTable(overrides: configuration.pricing)
         self.now = now
@@ -138,5 +142,25 @@ struct RequestRecord: Sendable {
             h[.cfAigCacheStatus] = "MISS"
         }
         return h
+    }
+}
+
+/// Per-request seeds for route splits: a process seed (random, or fixed for reproducible runs)
+/// advanced by a counter and mixed, so concurrent requests get independent, replayable streams.
+final class SplitSeeds: Sendable {
+    private let base: UInt64
+    private let counter = Mutex<UInt64>(0)
+
+    init(seed: UInt64?) {
+        var system = SystemRandomNumberGenerator()
+        self.base = seed ?? system.next()
+    }
+
+    func next() -> UInt64 {
+        let n = counter.withLock { c -> UInt64 in
+            c &+= 1
+            return c
+        }
+        return SplitMix64.mix(base &+ n &* 0x9e37_79b9_7f4a_7c15)
     }
 }

@@ -49,8 +49,7 @@ struct CompatHandler {
                 headers: request.headers.map { ($0.name.canonicalName, $0.value) }, metadataHeader: request.headers[.cfAigMetadata],
                 body: body, model: model, gateway: record.gateway ?? "default"
             )
-            var seed = SystemRandomNumberGenerator()
-            routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: seed.next())
+            routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next())
         } else {
             guard let provider = state.providers.provider(slug: target.provider) else {
                 let hint = Suggestion.closest(to: target.provider, in: state.providers.slugs).map { "; did you mean '\($0)'?" } ?? ""
