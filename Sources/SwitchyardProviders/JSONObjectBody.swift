@@ -78,19 +78,9 @@ public struct JSONObjectBody: Sendable {
 /// JSON text for scalar values the gateway writes into bodies.
 public enum JSONText {
     public static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        var out = ""
+        TranslationJSON.writeString(s, into: &out)
+        return out
     }
 
     public static func value(_ v: JSONValue) -> String { v.canonicalJSON }

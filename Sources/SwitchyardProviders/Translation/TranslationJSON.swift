@@ -80,7 +80,7 @@ public enum TranslationJSON {
         }
     }
 
-    private static func writeString(_ s: String, into out: inout String) {
+    static func writeString(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
