@@ -61,6 +61,7 @@ let package = Package(
                 "SwitchyardCore", "SwitchyardProviders", "SwitchyardStorage", "SwitchyardFakeUpstream",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import UnixSignals
 import Synchronization
 import SwitchyardCore
 
@@ -111,6 +112,16 @@ struct RouteReloadService: Service {
     func run() async throws {
         // The catalog handed in was loaded from this directory: changes are counted from here.
         table.prime(directory: directory)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await self.reloadOnHangup() }
+            group.addTask { try await self.poll() }
+            // The poll ends on graceful shutdown; the signal listener is then cancelled.
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func poll() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 // Cut short by a graceful shutdown, which would otherwise wait out the interval.
@@ -119,10 +130,23 @@ struct RouteReloadService: Service {
             } catch {
                 return
             }
-            guard let errors = table.reload(directory: directory, configuration: configuration) else { continue }
-            reloaded(!errors.contains { $0.contains(": error:") })
-            logger.info("routes reloaded", metadata: ["routes": "\(table.current.names.joined(separator: ","))", "errors": "\(errors.filter { $0.contains(": error:") }.count)"])
-            for error in errors where error.contains(": error:") { logger.error("\(error)") }
+            reload(force: false)
         }
+    }
+
+    /// `kill -HUP` recompiles the directory at once, changed or not.
+    private func reloadOnHangup() async {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            logger.info("SIGHUP: reloading routes")
+            reload(force: true)
+        }
+    }
+
+    private func reload(force: Bool) {
+        guard let errors = table.reload(directory: directory, configuration: configuration, force: force) else { return }
+        reloaded(!errors.contains { $0.contains(": error:") })
+        logger.info("routes reloaded", metadata: ["routes": "\(table.current.names.joined(separator: ","))", "errors": "\(errors.filter { $0.contains(": error:") }.count)"])
+        for error in errors where error.contains(": error:") { logger.error("\(error)") }
     }
 }
