@@ -155,7 +155,7 @@ final class FakeHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    static let resetGraceMs = 50
+    static let resetGraceMs = 250
 
     /// RST instead of FIN: SO_LINGER with a zero timeout makes close() abort the connection.
     private func reset(context: ChannelHandlerContext) {

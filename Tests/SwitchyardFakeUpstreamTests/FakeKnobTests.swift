@@ -63,7 +63,9 @@ struct FakeKnobTests {
             #expect(result.status == 200)
             #expect(result.error != nil)
             let events = sseData(result.body)
-            #expect(events.count == 2)
+            // A RST makes the receiving kernel drop data the client has not read yet, so under load
+            // fewer than the two events written may arrive; never more, and never the end.
+            #expect(events.count <= 2)
             #expect(!events.contains("[DONE]"))
             #expect(fake.counters.cancelledStreams == 0)
         }
