@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwitchyardCore
+import SwitchyardServer
 
 struct Explain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +15,7 @@ struct Explain: AsyncParsableCommand {
     @Option(help: "The routes directory.")
     var routes: String = "routes"
 
-    @Option(help: "Configuration file (accepted for compatibility with serve; prices come from the built-in table).")
+    @Option(help: "Configuration file (default: switchyard.yaml if it exists): custom providers and price overrides.")
     var config: String?
 
     @Option(name: .customLong("metadata"), help: "Metadata k=v (repeatable); v is JSON when it parses as JSON, else a string.")
@@ -36,7 +37,8 @@ struct Explain: AsyncParsableCommand {
     var now: Double?
 
     func run() async throws {
-        let graph = try RouteDirectory.graph(named: route, in: routes)
+        let configuration = try ConfigurationFile.load(config, environment: ProcessInfo.processInfo.environment)
+        let graph = try RouteDirectory.graph(named: route, in: routes, options: RouteCompilerOptions(configuration: configuration))
         var meta: [String: JSONValue] = [:]
         for m in metadata {
             guard let (k, v) = SampleRequest.assignment(m) else { throw ValidationError("--metadata expects key=value, found '\(m)'") }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import SwitchyardCore
+import SwitchyardServer
 
 extension RouteGraphRenderer.Format: ExpressibleByArgument {}
 
@@ -18,7 +20,8 @@ struct Graph: AsyncParsableCommand {
     var format: RouteGraphRenderer.Format = .mermaid
 
     func run() async throws {
-        let graph = try RouteDirectory.graph(named: route, in: routes)
+        let configuration = try ConfigurationFile.load(nil, environment: ProcessInfo.processInfo.environment)
+        let graph = try RouteDirectory.graph(named: route, in: routes, options: RouteCompilerOptions(configuration: configuration))
         print(RouteGraphRenderer.render(graph, format: format), terminator: "")
     }
 }

@@ -35,17 +35,7 @@ struct Logs: AsyncParsableCommand {
     func run() async throws {
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
         let environment = ProcessInfo.processInfo.environment
-        var storage = GatewayConfiguration().storage
-        let path = config ?? (FileManager.default.fileExists(atPath: "switchyard.yaml") ? "switchyard.yaml" : nil)
-        if let path {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("cannot read configuration file '\(path)'") }
-            do {
-                storage = try ConfigurationParser.parse(text, path: path, environment: environment).storage
-            } catch {
-                FileHandle.standardError.write(Data((error.description + "\n").utf8))
-                throw ExitCode(1)
-            }
-        }
+        let storage = try ConfigurationFile.load(config, environment: environment).storage
         if storage != "memory", let file = SQLiteDatabase.path(fromStorageURL: storage), !FileManager.default.fileExists(atPath: file) {
             throw ValidationError("no request log at '\(file)' (storage: \(storage)); start the gateway first")
         }

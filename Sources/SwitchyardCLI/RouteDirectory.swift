@@ -4,13 +4,13 @@ import SwitchyardServer
 
 /// Compiles a routes directory and finds one route in it, for `explain` and `graph`.
 enum RouteDirectory {
-    static func graph(named rawName: String, in directory: String) throws -> RouteGraph {
+    static func graph(named rawName: String, in directory: String, options: RouteCompilerOptions) throws -> RouteGraph {
         let name = rawName.hasPrefix("dynamic/") ? String(rawName.dropFirst("dynamic/".count)) : rawName
         let (sources, failures) = RouteFileLoader.load([directory])
         if let f = failures.first, sources.isEmpty {
             throw CommandFailure(f.description)
         }
-        let compiled = RouteCompiler.compile(sources)
+        let compiled = RouteCompiler.compile(sources, options: options)
         if let graph = compiled.graphs[name] { return graph }
         // The route may exist but not compile: show why.
         for (path, result) in compiled.results.sorted(by: { $0.key < $1.key })

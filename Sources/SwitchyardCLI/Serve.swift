@@ -77,22 +77,6 @@ struct Serve: AsyncParsableCommand {
     }
 
     func loadConfiguration(environment: [String: String]) throws -> GatewayConfiguration {
-        let path: String
-        if let config {
-            path = config
-        } else if FileManager.default.fileExists(atPath: "switchyard.yaml") {
-            path = "switchyard.yaml"
-        } else {
-            return GatewayConfiguration()
-        }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw ValidationError("cannot read configuration file '\(path)'")
-        }
-        do {
-            return try ConfigurationParser.parse(text, path: path, environment: environment)
-        } catch {
-            FileHandle.standardError.write(Data((error.description + "\n").utf8))
-            throw ExitCode(1)
-        }
+        try ConfigurationFile.load(config, environment: environment)
     }
 }

@@ -10,13 +10,7 @@ public enum RouteLoading {
             return RouteCatalog(errors: ["\(directory): warning: no such directory; no dynamic routes are served"])
         }
         let (sources, failures) = RouteFileLoader.load([directory])
-        var known = Set(ProviderCatalog.slugs)
-        for slug in configuration.providers.keys where ProviderCatalog.provider(slug: slug) == nil {
-            known.insert(slug)
-            known.insert("custom-\(slug)")
-        }
-        let options = RouteCompilerOptions(knownProviders: known, prices: PriceTable(overrides: configuration.pricing))
-        let compiled = RouteCompiler.compile(sources, options: options)
+        let compiled = RouteCompiler.compile(sources, options: RouteCompilerOptions(configuration: configuration))
         let messages = failures.map(\.description) + compiled.diagnostics.map(\.description)
         return RouteCatalog(graphs: Array(compiled.graphs.values), errors: messages)
     }
@@ -34,5 +28,18 @@ public enum RouteLoading {
             out[name] = "\(size)@\(modified)"
         }
         return out
+    }
+}
+
+extension RouteCompilerOptions {
+    /// What a configuration adds to the compiler: its custom providers and its price overrides.
+    /// `serve`, `explain` and `graph` compile with the same options, so they agree on what compiles.
+    public init(configuration: GatewayConfiguration) {
+        var known = Set(ProviderCatalog.slugs)
+        for slug in configuration.providers.keys where ProviderCatalog.provider(slug: slug) == nil {
+            known.insert(slug)
+            known.insert("custom-\(slug)")
+        }
+        self.init(knownProviders: known, prices: PriceTable(overrides: configuration.pricing))
     }
 }
