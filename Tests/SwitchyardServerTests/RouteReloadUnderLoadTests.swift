@@ -10,22 +10,10 @@ import Testing
 
 /// Hot reload while requests run: every request is served, and always by a version that compiled.
 @Suite struct RouteReloadUnderLoadTests {
-    static func route(_ model: String) -> String {
-        """
-        name: live
-        nodes:
-          m:
-            model: openai/\(model)
-        """
-    }
-
-    static let broken = """
-        name: live
-        nodes:
-          m:
-            model: openai/m-x
-            fallback: nowhere
-        """
+    // The same valid and broken route files as the admin tests: a model-parameterised route named
+    // `live`, and one with an unknown fallback target.
+    static func route(_ model: String) -> String { AdminRoutesTests.route(model) }
+    static let broken = AdminRoutesTests.broken
 
     @Test(.timeLimit(.minutes(1)))
     func twoThousandRequestsWhileTheFileIsRewrittenTwentyTimes() async throws {
