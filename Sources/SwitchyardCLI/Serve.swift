@@ -38,10 +38,12 @@ struct Serve: AsyncParsableCommand {
         }
         if let routes { configuration.routesDirectory = routes }
 
+        LoggingSystem.bootstrap { BufferedLogHandler(label: $0, output: .standardOutput) }
+        defer { LogOutput.standardOutput.flush() }
         var logger = Logger(label: "switchyard")
         logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
 
-        var services: [any Service] = []
+        var services: [any Service] = [LogFlushService(output: .standardOutput)]
         if demo {
             let demoSetup = try await DemoMode.start(configuration: &configuration, environment: environment)
             FileHandle.standardOutput.write(Data((demoSetup.banner + "\n").utf8))
@@ -52,6 +54,7 @@ struct Serve: AsyncParsableCommand {
         let names = routeCatalog.names.isEmpty ? "" : ": " + routeCatalog.names.joined(separator: ", ")
         var startup = "switchyard: loaded \(routeCatalog.names.count) routes from \(configuration.routesDirectory)\(names)\n"
         for error in routeCatalog.errors { startup += error + "\n" }
+        LogOutput.standardOutput.flush()
         FileHandle.standardOutput.write(Data(startup.utf8))
 
         let limits: InMemoryLimitStore
@@ -59,6 +62,7 @@ struct Serve: AsyncParsableCommand {
         do {
             (limits, limitPersister) = try await LimitStorage.open(backend: try LimitStorage.backend(configuration.storage), logger: logger)
         } catch {
+            LogOutput.standardOutput.flush()
             FileHandle.standardError.write(Data("switchyard: cannot open storage '\(configuration.storage)': \(error)\n".utf8))
             throw ExitCode(1)
         }
@@ -66,7 +70,8 @@ struct Serve: AsyncParsableCommand {
         let listenHost = configuration.listen.host
         let requestLog = try RequestLogStorage.open(configuration.storage)
         let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, onServerRunning: { port in
-            // Written unbuffered: scripts and tests wait for this line.
+            // Written unbuffered, after the log lines before it: scripts and tests wait for this line.
+            LogOutput.standardOutput.flush()
             FileHandle.standardOutput.write(Data("switchyard listening on http://\(listenHost):\(port)\n".utf8))
         })
         services.append(app)
