@@ -267,29 +267,17 @@ public struct Dispatcher: Sendable {
 
     /// Sends the request and waits for the response head, at most `timeout`.
     ///
-    /// The timer is a NIO scheduled task cancelled as soon as the head arrives: a `Task.sleep`
-    /// raced against the request keeps its memory until its deadline even when cancelled, which
-    /// under load held about 120 s (the default timeout) worth of timers (bench/results/SOAK.md).
+    /// AsyncHTTPClient's deadline is a NIO scheduled task that it cancels as soon as the response
+    /// head arrives, so it bounds the time to first byte and never a stream's body. (A `Task.sleep`
+    /// raced against the request kept its memory until its deadline even when cancelled, which
+    /// under load held 120 s worth of timers: bench/results/SOAK.md.)
     func execute(_ request: HTTPClientRequest, timeout: Duration, provider: String, logger: Logger) async throws -> HTTPClientResponse {
-        let client = self.client
-        let timedOut = TimeoutFlag()
-        // The deadline covers the whole body too, so it only bounds pathological streams.
-        let call = Task { try await client.execute(request, deadline: .now() + .hours(24), logger: logger) }
         let (seconds, attoseconds) = timeout.components
         let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-        let timer = client.eventLoopGroup.any().scheduleTask(in: .nanoseconds(nanoseconds)) {
-            timedOut.fire()
-            call.cancel()
-        }
-        defer { timer.cancel() }
         do {
-            return try await withTaskCancellationHandler {
-                try await call.value
-            } onCancel: {
-                call.cancel()
-            }
+            return try await client.execute(request, deadline: .now() + .nanoseconds(nanoseconds), logger: logger)
         } catch {
-            if timedOut.hasFired {
+            if let error = error as? HTTPClientError, error == .deadlineExceeded {
                 throw GatewayError.timeout(provider: provider, milliseconds: Int(nanoseconds / 1_000_000))
             }
             if let error = error as? GatewayError { throw error }
@@ -307,15 +295,8 @@ public struct Dispatcher: Sendable {
         }
     }
 
-    static func describe(_ error: any Error) -> String {
+    public static func describe(_ error: any Error) -> String {
         if let e = error as? HTTPClientError { return "\(e)" }
         return String(describing: error)
     }
-}
-
-/// Set once by the timeout timer, read by the request's task.
-private final class TimeoutFlag: Sendable {
-    private let fired = Mutex(false)
-    func fire() { fired.withLock { $0 = true } }
-    var hasFired: Bool { fired.withLock { $0 } }
 }

@@ -39,6 +39,8 @@ public func buildApplication(
     // A refused connection fails the attempt at once: retries and fallbacks are the gateway's own
     // policy (cf-aig-max-attempts, route retries), not a silent wait until the connect timeout.
     clientConfiguration.connectionPool.retryConnectionEstablishment = false
+    // No tracer: AsyncHTTPClient otherwise builds a span and its attributes for every request (~1.4 % of CPU in the profile).
+    clientConfiguration.tracing.tracer = nil
     let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration, backgroundActivityLogger: logger)
     let providers = ProviderTable(settings: configuration.providers, environment: environment)
     let routeTable = routeTable ?? RouteTable(routes)
