@@ -1,6 +1,7 @@
 import CoreMetrics
 import Prometheus
 import SwitchyardCore
+import Synchronization
 
 /// The gateway's Prometheus metrics, through swift-metrics over an injected
 /// `PrometheusCollectorRegistry` (never the global `MetricsSystem`, so every application and test
@@ -13,6 +14,10 @@ public final class GatewayMetrics: Sendable {
     let providers: Set<String>
     let models: Set<String>
     let routeNames: @Sendable () -> [String]
+    /// The handles of the per-request metrics by their label values: the registry validates names
+    /// and matches label lists on every `make…` call, which showed in the profile at every request.
+    private let requestHandles = HandleCache<RequestLabels, RequestHandles>()
+    private let recordHandles = HandleCache<RecordLabels, RecordHandles>()
 
     init(registry: PrometheusCollectorRegistry, gateways: Set<String>, providers: Set<String>, models: Set<String>, routeNames: @escaping @Sendable () -> [String]) {
         self.registry = registry
@@ -41,7 +46,7 @@ public final class GatewayMetrics: Sendable {
     func label(route: String?) -> String {
         guard let route else { return "none" }
         let name = String(route.split(separator: "@", maxSplits: 1).first ?? "")
-        return routeNames().contains(name) ? name : "other"
+        return routeNames().contains(where: { $0 == name }) ? name : "other"
     }
     static func nanoseconds(_ d: Duration) -> Int64 {
         d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
@@ -49,34 +54,56 @@ public final class GatewayMetrics: Sendable {
 
     static func statusClass(_ status: Int) -> String { (100..<600).contains(status) ? "\(status / 100)xx" : "other" }
 
+    private struct RequestLabels: Hashable, Sendable {
+        var gateway: String, provider: String, model: String, route: String, statusClass: String, cached: Bool
+    }
+    private struct RequestHandles: Sendable {
+        let requests: CoreMetrics.Counter
+        let ttfb: CoreMetrics.Timer
+        let upstream: CoreMetrics.Timer
+        let overhead: CoreMetrics.Timer
+        let tokensIn: CoreMetrics.Counter
+        let tokensOut: CoreMetrics.Counter
+        let cost: CoreMetrics.FloatingPointCounter
+    }
+
     func request(
         gateway: String, provider: String?, model: String?, route: String?, status: Int, cached: Bool,
         cacheStatus: RequestObservation.CacheStatus?, total: Duration, ttfb: Duration?, upstream: Duration?, usage: Usage?, cost: Double
     ) {
-        let g = label(gateway: gateway), p = label(provider: provider), m = label(provider: provider, model: model)
-        CoreMetrics.Counter(label: "switchyard_gateway_requests_total", dimensions: [
-            ("gateway", g), ("provider", p), ("model", m), ("route", label(route: route)), ("status_class", Self.statusClass(status)),
-            ("cached", cached ? "true" : "false"),
-        ], factory: factory).increment()
-        if let ttfb {
-            CoreMetrics.Timer(label: "switchyard_time_to_first_byte_seconds", dimensions: [("gateway", g), ("provider", p)], factory: factory).recordNanoseconds(Self.nanoseconds(ttfb))
+        let labels = RequestLabels(
+            gateway: label(gateway: gateway), provider: label(provider: provider), model: label(provider: provider, model: model),
+            route: label(route: route), statusClass: Self.statusClass(status), cached: cached
+        )
+        let h = requestHandles.get(labels) {
+            let g = labels.gateway, p = labels.provider, m = labels.model
+            return RequestHandles(
+                requests: CoreMetrics.Counter(label: "switchyard_gateway_requests_total", dimensions: [
+                    ("gateway", g), ("provider", p), ("model", m), ("route", labels.route), ("status_class", labels.statusClass),
+                    ("cached", labels.cached ? "true" : "false"),
+                ], factory: factory),
+                ttfb: CoreMetrics.Timer(label: "switchyard_time_to_first_byte_seconds", dimensions: [("gateway", g), ("provider", p)], factory: factory),
+                upstream: CoreMetrics.Timer(label: "switchyard_upstream_duration_seconds", dimensions: [("provider", p)], factory: factory),
+                overhead: CoreMetrics.Timer(label: "switchyard_gateway_overhead_seconds", dimensions: [("gateway", g)], factory: factory),
+                tokensIn: CoreMetrics.Counter(label: "switchyard_model_tokens_total", dimensions: [("provider", p), ("model", m), ("direction", "in")], factory: factory),
+                tokensOut: CoreMetrics.Counter(label: "switchyard_model_tokens_total", dimensions: [("provider", p), ("model", m), ("direction", "out")], factory: factory),
+                cost: CoreMetrics.FloatingPointCounter(label: "switchyard_cost_usd_total", dimensions: [("provider", p), ("model", m)], factory: factory)
+            )
         }
+        h.requests.increment()
+        if let ttfb { h.ttfb.recordNanoseconds(Self.nanoseconds(ttfb)) }
         if let upstream {
-            CoreMetrics.Timer(label: "switchyard_upstream_duration_seconds", dimensions: [("provider", p)], factory: factory).recordNanoseconds(Self.nanoseconds(upstream))
+            h.upstream.recordNanoseconds(Self.nanoseconds(upstream))
             let overhead = total > upstream ? total - upstream : .zero
-            CoreMetrics.Timer(label: "switchyard_gateway_overhead_seconds", dimensions: [("gateway", g)], factory: factory).recordNanoseconds(Self.nanoseconds(overhead))
+            h.overhead.recordNanoseconds(Self.nanoseconds(overhead))
         }
         if let usage {
-            CoreMetrics.Counter(label: "switchyard_model_tokens_total", dimensions: [("provider", p), ("model", m), ("direction", "in")], factory: factory)
-                .increment(by: usage.promptTokens)
-            CoreMetrics.Counter(label: "switchyard_model_tokens_total", dimensions: [("provider", p), ("model", m), ("direction", "out")], factory: factory)
-                .increment(by: usage.completionTokens)
+            h.tokensIn.increment(by: usage.promptTokens)
+            h.tokensOut.increment(by: usage.completionTokens)
         }
-        if cost > 0 {
-            CoreMetrics.FloatingPointCounter(label: "switchyard_cost_usd_total", dimensions: [("provider", p), ("model", m)], factory: factory).increment(by: cost)
-        }
+        if cost > 0 { h.cost.increment(by: cost) }
         if let cacheStatus {
-            CoreMetrics.Counter(label: "switchyard_cache_requests_total", dimensions: [("gateway", g), ("result", cacheStatus == .hit ? "hit" : "miss")], factory: factory)
+            CoreMetrics.Counter(label: "switchyard_cache_requests_total", dimensions: [("gateway", labels.gateway), ("result", cacheStatus == .hit ? "hit" : "miss")], factory: factory)
                 .increment()
         }
     }
@@ -86,14 +113,33 @@ public final class GatewayMetrics: Sendable {
     private static var duration: MetricNameDescriptor { MetricNameDescriptor(namespace: "switchyard", metricName: "request_duration", unitName: "seconds", helpText: "Time from request to the end of the response.") }
     private static var tokens: MetricNameDescriptor { MetricNameDescriptor(namespace: "switchyard", metricName: "tokens", unitName: "total", helpText: "Tokens reported by providers, by type.") }
 
+    private struct RecordLabels: Hashable, Sendable {
+        var endpoint: String, provider: String, status: Int
+    }
+    private struct RecordHandles: Sendable {
+        let requests: Prometheus.Counter
+        let duration: DurationHistogram
+        let prompt: Prometheus.Counter
+        let completion: Prometheus.Counter
+    }
+
     /// Every request's log line: by endpoint, provider and exact status (cache hits included).
     func record(endpoint: String, provider: String?, status: Int, duration: Duration, usage: Usage?) {
-        let provider = label(provider: provider)
-        registry.makeCounter(descriptor: Self.requests, labels: [("endpoint", endpoint), ("provider", provider), ("status", String(status))]).increment()
-        registry.makeDurationHistogram(descriptor: Self.duration, labels: [("endpoint", endpoint), ("provider", provider)], buckets: Self.buckets).record(duration)
+        let labels = RecordLabels(endpoint: endpoint, provider: label(provider: provider), status: status)
+        let h = recordHandles.get(labels) {
+            let provider = labels.provider
+            return RecordHandles(
+                requests: registry.makeCounter(descriptor: Self.requests, labels: [("endpoint", endpoint), ("provider", provider), ("status", String(status))]),
+                duration: registry.makeDurationHistogram(descriptor: Self.duration, labels: [("endpoint", endpoint), ("provider", provider)], buckets: Self.buckets),
+                prompt: registry.makeCounter(descriptor: Self.tokens, labels: [("provider", provider), ("type", "prompt")]),
+                completion: registry.makeCounter(descriptor: Self.tokens, labels: [("provider", provider), ("type", "completion")])
+            )
+        }
+        h.requests.increment()
+        h.duration.record(duration)
         if let usage {
-            registry.makeCounter(descriptor: Self.tokens, labels: [("provider", provider), ("type", "prompt")]).increment(by: Int64(usage.promptTokens))
-            registry.makeCounter(descriptor: Self.tokens, labels: [("provider", provider), ("type", "completion")]).increment(by: Int64(usage.completionTokens))
+            h.prompt.increment(by: Int64(usage.promptTokens))
+            h.completion.increment(by: Int64(usage.completionTokens))
         }
     }
 
@@ -126,4 +172,20 @@ public final class GatewayMetrics: Sendable {
     }
 
     public func scrape() -> String { registry.emitToString() }
+}
+
+/// Metric handles by label values, made once each. Bounded: every label value comes from a
+/// configured set or a small fixed one (status codes are at most 500 distinct values).
+final class HandleCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
+    private let handles = Mutex<[Key: Value]>([:])
+
+    func get(_ key: Key, make: () -> Value) -> Value {
+        if let found = handles.withLock({ $0[key] }) { return found }
+        let made = make()
+        return handles.withLock { h in
+            if let raced = h[key] { return raced }
+            h[key] = made
+            return made
+        }
+    }
 }

@@ -12,9 +12,11 @@ public struct RouteCatalog: Sendable {
     public init(graphs: [RouteGraph] = [], errors: [String] = []) {
         self.graphs = Dictionary(graphs.map { ($0.name, $0) }, uniquingKeysWith: { _, last in last })
         self.errors = errors
+        names = self.graphs.keys.sorted()
     }
 
-    public var names: [String] { graphs.keys.sorted() }
+    /// Sorted once here: metrics read it on every dynamic request.
+    public let names: [String]
 
     func graph(named name: String) throws(GatewayError) -> RouteGraph {
         guard let graph = graphs[name] else { throw .unknownRoute(name, known: names) }
