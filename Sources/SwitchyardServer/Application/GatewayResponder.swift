@@ -31,7 +31,7 @@ public struct GatewayResponder: HTTPResponder {
         } catch let error as GatewayError {
             state.logRequest(record, status: error.status, note: error.message)
             if error.code == 2003 || error.code == 2041 { state.controls.metrics.limitRejected(gateway: record.gateway ?? "default", code: error.code) }
-            let response = error.response(headers: record.headers())
+            let response = error.response(headers: record.headers(), observation: record.observation)
             return path.gateway == nil || isAdmin ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
         } catch is CancellationError {
             state.logRequest(record, status: 499, note: "client went away")
@@ -40,7 +40,7 @@ public struct GatewayResponder: HTTPResponder {
             state.logger.error("internal error", metadata: ["log_id": "\(logID)", "error": "\(error)"])
             let e = GatewayError.internal(logID)
             state.logRequest(record, status: e.status)
-            let response = e.response(headers: record.headers())
+            let response = e.response(headers: record.headers(), observation: record.observation)
             return observed == nil ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
         }
     }

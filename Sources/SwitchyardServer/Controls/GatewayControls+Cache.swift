@@ -169,6 +169,10 @@ extension GatewayControls {
         headers[.cfAigCacheStatus] = "HIT"
         state.logRequest(record, status: entry.status, usage: entry.usage, note: "cache hit")
         let chunks = entry.chunks
+        if chunks.count == 1 {
+            record.observation.answered(with: chunks[0])
+            return Response(status: .init(code: entry.status), headers: headers, body: .init(byteBuffer: chunks[0]))
+        }
         let length = chunks.reduce(0) { $0 + $1.readableBytes }
         return Response(status: .init(code: entry.status), headers: headers, body: ResponseBody(contentLength: length) { writer in
             for chunk in chunks { try await writer.write(chunk) }
@@ -185,6 +189,15 @@ extension GatewayControls {
         let status = Int(response.status.code)
         let cache = self.cache
         let now = self.now
+        let observed = record.observation.snapshot
+        if let buffered = observed.bufferedBody, response.body.contentLength == buffered.readableBytes {
+            // Complete already: stored now, and the response keeps its single-write body.
+            cache.complete(key, flight: flight, entry: buffered.readableBytes > cache.maxBytes ? nil : ResponseCache.Entry(
+                status: status, headers: headers, chunks: [buffered], usage: observed.usage, provider: record.provider, model: record.model,
+                step: record.step, route: record.route, routePath: record.routePath, expiresAt: now() + ttl
+            ))
+            return response
+        }
         var response = response
         let body = response.body
         response.body = ResponseBody(contentLength: body.contentLength) { writer in

@@ -94,6 +94,22 @@ final class GatewayControls: Sendable {
         let tap = ResponseTap(capture: collectPayload ? configuration.logMaxPayloadBytes : 0)
         var response = response
         let body = response.body
+        let observed = record.observation.snapshot
+        if let buffered = observed.bufferedBody, body.contentLength == buffered.readableBytes {
+            // The whole body is in memory: observe it now and leave the response as Hummingbird
+            // writes it fastest (one write of head, body and end).
+            if (200..<300).contains(status) {
+                tap.observe(buffered)
+                finish(info, tap: tap, note: nil)
+                return response
+            }
+            let redacted = redactor(for: observed).redact(buffered)
+            tap.observe(redacted)
+            response.headers[.contentLength] = nil
+            response.body = ResponseBody(byteBuffer: redacted)
+            finish(info, tap: tap, note: nil)
+            return response
+        }
         if (200..<300).contains(status) {
             response.body = ResponseBody(contentLength: body.contentLength) { writer in
                 do {
@@ -106,8 +122,7 @@ final class GatewayControls: Sendable {
             }
         } else {
             // Error bodies are small: read whole, so that a key split across chunks is still found.
-            let observed = record.observation.snapshot
-            let redactor = self.redactor.adding(observed.requestSecrets + (observed.requestBody.map(SecretRedactor.bodySecrets) ?? []))
+            let redactor = redactor(for: observed)
             response.headers[.contentLength] = nil
             let limit = configuration.logMaxPayloadBytes + (1 << 20)
             response.body = ResponseBody { writer in
@@ -126,6 +141,11 @@ final class GatewayControls: Sendable {
             }
         }
         return response
+    }
+
+    /// Every configured secret and those the request carried (headers, query, body fields).
+    private func redactor(for observed: RequestObservation.State) -> SecretRedactor {
+        redactor.adding(observed.requestSecrets + (observed.requestBody.map(SecretRedactor.bodySecrets) ?? []))
     }
 
     struct RequestInfo: Sendable {

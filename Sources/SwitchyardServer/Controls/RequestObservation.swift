@@ -19,6 +19,10 @@ final class RequestObservation: Sendable {
         var metadata: [String: JSONValue] = [:]
         var customCost: CustomCost?
         var requestSecrets: [String] = []
+        /// The whole body of a response built from bytes in memory (`ResponseBody(byteBuffer:)`):
+        /// observed and cached at once, so the response keeps Hummingbird's single write of head,
+        /// body and end instead of a wrapped writer's three.
+        var bufferedBody: ByteBuffer?
     }
 
     enum CacheStatus: Sendable { case hit, miss }
@@ -41,6 +45,10 @@ final class RequestObservation: Sendable {
     }
 
     /// The handler is about to call the provider: the rest of the request's time is upstream time.
+    func answered(with body: ByteBuffer) {
+        state.withLock { $0.bufferedBody = body }
+    }
+
     func upstreamStarted() {
         state.withLock { if $0.upstreamStart == nil { $0.upstreamStart = .now } }
     }

@@ -20,7 +20,8 @@ extension GatewayError {
         return ByteBuffer(string: object.canonicalJSON)
     }
 
-    func response(headers extra: HTTPFields = [:]) -> Response {
+    func response(headers extra: HTTPFields = [:], observation: RequestObservation? = nil) -> Response {
+        observation?.answered(with: envelope)
         var headers = extra
         headers[.contentType] = "application/json"
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }

@@ -105,6 +105,7 @@ struct CompatHandler {
             if headers[.contentType] == nil { headers[.contentType] = "application/json" }
             state.logRequest(record, status: outcome.status, usage: outcome.usage.usage)
             settlement?.settle(target: ModelTarget(provider: outcome.provider, model: outcome.model), usage: outcome.usage.usage, answered: (200..<300).contains(outcome.status))
+            record.observation.answered(with: buffer)
             return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
         case .stream(let events):
             headers[.contentType] = "text/event-stream"

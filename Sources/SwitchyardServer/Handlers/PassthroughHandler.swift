@@ -12,6 +12,7 @@ struct PassthroughHandler {
     let state: GatewayState
 
     static let credentialHeaders: Set<String> = UpstreamProvider.credentialHeaders
+    static let bufferedAnswerLimit = 1 << 20
 
     func forward(_ request: Request, provider: UpstreamProvider, rest: String, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
         let options = try RequestOptions(headers: request.headers)
@@ -62,6 +63,23 @@ struct PassthroughHandler {
         let isEventStream = contentType.lowercased().hasPrefix("text/event-stream")
         // A watched connection is closed after the response: say so, or a client may reuse it and fail.
         if isEventStream { responseHeaders[.connection] = "close" }
+        // A small answer of declared length (a JSON completion, an error) is read whole and sent in
+        // one write; anything else is forwarded chunk by chunk as it arrives.
+        if !isEventStream, request.method != .head, status != 204, status != 304,
+           let length = response.headers.first(name: "content-length").flatMap(Int.init), length <= Self.bufferedAnswerLimit {
+            var tap = tap
+            let answer: ByteBuffer
+            do {
+                answer = try await response.body.collect(upTo: Self.bufferedAnswerLimit)
+            } catch {
+                if Task.isCancelled { throw CancellationError() }
+                throw GatewayError.unreachable(provider: provider.slug, reason: "response body failed: \(Dispatcher.describe(error))")
+            }
+            tap.observe(answer)
+            state.logRequest(record, status: status, usage: tap.finish())
+            record.observation.answered(with: answer)
+            return Response(status: .init(code: status), headers: responseHeaders, body: .init(byteBuffer: answer))
+        }
         return Response(status: .init(code: status), headers: responseHeaders, body: ResponseBody { writer in
             var tap = tap
             do {
