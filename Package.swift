@@ -98,6 +98,15 @@ let package = Package(
         ),
         // Route engine benchmark: `swift run -c release SwitchyardBench`.
         .executableTarget(name: "SwitchyardBench", dependencies: ["SwitchyardCore"], path: "bench/SwitchyardBench"),
+        // The benchmark's framework floor: Hummingbird + AsyncHTTPClient forwarding, nothing else.
+        .executableTarget(
+            name: "BaselineProxy",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "bench/BaselineProxy"
+        ),
         // Test support: injected clocks and seeded randomness.
         .target(name: "SwitchyardTestSupport", dependencies: ["SwitchyardCore"]),
         .testTarget(

@@ -69,6 +69,7 @@ DYN = {"cf-aig-metadata": METADATA}
 JSON_TARGETS = [
     Target("nginx-direct", ENV.get("UP_URL", "0"), "/v1/chat/completions", "gpt-5.2", ENV.get("UP_PID", "0"), kind="nginx"),
     Target("nginx-proxy", ENV.get("PX_URL", "0"), "/v1/chat/completions", "gpt-5.2", ENV.get("PX_PID", "0"), kind="nginx"),
+    Target("hummingbird-floor", ENV.get("FLOOR_URL", "0"), "/v1/chat/completions", "gpt-5.2", ENV.get("FLOOR_PID", "0"), kind="floor"),
     Target("switchyard-compat", SY, "/compat/chat/completions", "openai/gpt-5.2", SY_PID),
     Target("switchyard-dynamic", SY, "/compat/chat/completions", "dynamic/bench", SY_PID, DYN),
     Target("switchyard-passthrough", SY, "/openai/chat/completions", "gpt-5.2", SY_PID),
@@ -488,6 +489,7 @@ def ratio_lines(data):
         for c in CONNECTIONS:
             sy = wrk[name][c]["rps"]
             lines.append(f"| {name} | {c} | {ratio(sy, wrk.get('nginx-proxy', {}).get(c, {}).get('rps'))} | "
+                         f"{ratio(sy, wrk.get('hummingbird-floor', {}).get(c, {}).get('rps'))} | "
                          f"{ratio(sy, wrk.get('litellm', {}).get(c, {}).get('rps'))} |")
     return lines
 
@@ -500,6 +502,7 @@ def print_ratios(data):
         for c in CONNECTIONS:
             sy = wrk[name][c]["rps"]
             print(f"  {name:<24} c={c:<3} / nginx-proxy {ratio(sy, wrk.get('nginx-proxy', {}).get(c, {}).get('rps')):>7}"
+                  f"   / hummingbird-floor {ratio(sy, wrk.get('hummingbird-floor', {}).get(c, {}).get('rps')):>7}"
                   f"   / litellm {ratio(sy, wrk.get('litellm', {}).get(c, {}).get('rps')):>8}")
     print(f"\nWritten: {os.path.join(RESULTS, 'RESULTS.md')} and chart.png")
 
@@ -531,7 +534,7 @@ def write_markdown(data, names):
                        f"{fmt(s['p99_ms'], 2)} | {s['non2xx']} | {errors:,} | {fmt(s['cpu_s_per_1000'], 3)} |")
     out += ["", "Socket errors are summed over the rounds; wrk counts a read error when the server closes a "
             "keep-alive connection, so a count near the number of requests means one connection per request."]
-    out += ["", "## Ratios", "", "| target | c | / nginx-proxy | / LiteLLM |", "|---|---|---|---|"]
+    out += ["", "## Ratios", "", "| target | c | / nginx-proxy | / hummingbird-floor | / LiteLLM |", "|---|---|---|---|---|"]
     out += ratio_lines(data)
     direct = wrk.get("nginx-direct", {}).get(16, {}).get("p50_ms")
     proxy = wrk.get("nginx-proxy", {}).get(16, {}).get("p50_ms")
@@ -574,7 +577,9 @@ def write_markdown(data, names):
     out += ["", "## Route engine micro-benchmark (`swift run -c release SwitchyardBench`)", "", "```", data["micro"], "```",
             "", "## Commands", "",
             "- Targets: nginx-direct (nginx `return 200` with a fixed `chat.completion`), nginx-proxy (nginx "
-            "`proxy_pass` with upstream keepalive), switchyard-compat (`/compat/chat/completions`, `openai/gpt-5.2`), "
+            "`proxy_pass` with upstream keepalive), hummingbird-floor (`bench/BaselineProxy`: Hummingbird 2 + AsyncHTTPClient "
+            "forwarding the body to the same upstream and returning the answer, nothing else: what the frameworks Switchyard is "
+            "built on cost by themselves), switchyard-compat (`/compat/chat/completions`, `openai/gpt-5.2`), "
             "switchyard-dynamic (`dynamic/bench`: condition → rate limit 10⁹/h → 50/50 sticky split; "
             "`bench/routes/bench.yaml`), switchyard-passthrough (`/openai/chat/completions`), litellm (proxy, one worker, no database).",
             f"- Throughput: `{data['commands']['wrk']}` (post-TARGET.lua sets method, body and headers); "

@@ -34,6 +34,7 @@ sleep 1
 perf record -e cpu-clock -F 999 -g -p "$SY_PID" -o "$WORK/perf.data" -- sleep "$SECONDS_TO_SAMPLE" 2>"$WORK/perf.err" >/dev/null
 wait "$WRK_PID"
 OUT="$ROOT/bench/results"
+[ -n "${KEEP_PERF_DATA:-}" ] && cp "$WORK/perf.data" "$KEEP_PERF_DATA"
 mkdir -p "$OUT"
 DEMANGLE=(cat); command -v swift-demangle >/dev/null && DEMANGLE=(swift-demangle --simplified)
 [ -x /opt/swift/usr/bin/swift-demangle ] && DEMANGLE=(/opt/swift/usr/bin/swift-demangle --simplified)

@@ -45,6 +45,7 @@ PY="$VENV/bin/python"
 echo "bench: building switchyard and fake-upstream (release)"
 swift build -c release --product switchyard 2>&1 | tail -n 1
 swift build -c release --product fake-upstream 2>&1 | tail -n 1
+swift build -c release --product BaselineProxy 2>&1 | tail -n 1
 BIN="$(swift build -c release --show-bin-path)"
 
 WORK="$(mktemp -d /tmp/switchyard-bench.XXXXXX)"
@@ -185,6 +186,12 @@ YAML
 PIDS+=($!); SY_PID=$!
 SY_URL="$(wait_for_address "$WORK/switchyard.log" switchyard)"
 
+# --- the framework floor: Hummingbird + AsyncHTTPClient forwarding, nothing else --------------
+FLOOR_PORT="$(free_port)"
+"$BIN/BaselineProxy" "$FLOOR_PORT" "http://127.0.0.1:$UP_PORT/v1/chat/completions" >"$WORK/floor.log" 2>&1 &
+PIDS+=($!); FLOOR_PID=$!
+wait_for_port "$FLOOR_PORT" hummingbird-floor "$WORK/floor.log" "$FLOOR_PID"
+
 # --- LiteLLM proxy: one worker, no database, no telemetry ------------------------------------
 LL_PORT="$(free_port)"
 # LiteLLM refuses to start without a strong master key; requests then carry it as their bearer token.
@@ -212,7 +219,7 @@ wait_for_port "$LL_PORT" litellm "$WORK/litellm.log" "$LL_PID"
 # --- measure ---------------------------------------------------------------------------------
 export BENCH_MODE="$MODE" BENCH_WORK="$WORK" BENCH_ROOT="$ROOT" \
   UP_URL="http://127.0.0.1:$UP_PORT" UPS_URL="http://127.0.0.1:$UPS_PORT" \
-  PX_URL="http://127.0.0.1:$PX_PORT" PXS_URL="http://127.0.0.1:$PXS_PORT" PXF_URL="http://127.0.0.1:$PXF_PORT" \
+  PX_URL="http://127.0.0.1:$PX_PORT" FLOOR_URL="http://127.0.0.1:$FLOOR_PORT" PXS_URL="http://127.0.0.1:$PXS_PORT" PXF_URL="http://127.0.0.1:$PXF_PORT" \
   FAKE_URL SY_URL LL_URL="http://127.0.0.1:$LL_PORT" LL_KEY \
-  UP_PID PX_PID SY_PID LL_PID FAKE_PID
+  UP_PID PX_PID SY_PID LL_PID FAKE_PID FLOOR_PID
 "$PY" "$ROOT/bench/measure.py"
