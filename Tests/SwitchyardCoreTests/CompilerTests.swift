@@ -83,6 +83,19 @@ import Testing
         #expect(g.version == RouteCompiler.version(of: "nodes:\n  a:\n    rate: { limit: 1, per: 1s }\n    then: b\n  b:\n    model: openai/gpt-5.2\n"))
     }
 
+    @Test func theGraphKnowsWhichBodyMembersItsRouteReads() throws {
+        func reads(_ nodes: String) throws -> BodyReads {
+            let result = compile("nodes:\n" + nodes + "  m:\n    model: openai/gpt-5.2\n")
+            return try #require(result.graph, "\(diagnosticsText(result))").bodyReads
+        }
+        #expect(try reads("  c:\n    if: metadata.plan == \"paid\" && exists(headers.x-beta)\n    then: m\n    else: m\n") == .none)
+        #expect(try reads("  c:\n    if: body.messages.length > 20 || body.temperature < 0.5\n    then: m\n    else: m\n") == .members(["messages", "temperature"]))
+        #expect(try reads("  r:\n    rate: { limit: 5, per: 1m, key: body.user }\n    then: m\n") == .members(["user"]))
+        #expect(try reads("  c:\n    if: not (body.length > 3)\n    then: m\n    else: m\n") == .whole)
+        let cloudflare = try #require(RouteCompiler.compile(try Repo.source("routes/cloudflare-support.json")).graph)
+        #expect(cloudflare.bodyReads == .none)
+    }
+
     @Test func versionIsTheFirst12HexDigitsOfSHA256() {
         // SHA-256("abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
         #expect(RouteCompiler.version(of: "abc") == "ba7816bf8f01")

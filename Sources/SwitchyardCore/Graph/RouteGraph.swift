@@ -11,6 +11,9 @@ public struct RouteGraph: Sendable {
     public let sourcePath: String
     public let nodes: [RouteNode]
     public let start: NodeIndex
+    /// What of the request body the route's conditions and keys read, so that a request decodes
+    /// only those members (most routes read none, and `messages` can be megabytes).
+    public let bodyReads: BodyReads
 
     public init(name: String, description: String?, version: String, sourcePath: String, nodes: [RouteNode], start: NodeIndex) {
         self.name = name
@@ -19,6 +22,7 @@ public struct RouteGraph: Sendable {
         self.sourcePath = sourcePath
         self.nodes = nodes
         self.start = start
+        bodyReads = BodyReads(nodes)
     }
 
     /// `name@version`, as sent in `x-switchyard-route`.
@@ -213,5 +217,48 @@ public struct Backoff: Sendable, Hashable {
         case .linear: return delay * n
         case .exponential: return delay * Double(1 << min(retry - 1, 20))
         }
+    }
+}
+
+/// The parts of the request body a route reads: none, some top-level members, or the whole body
+/// (a path that is `body` itself, `body.length` or `body[i]`).
+public enum BodyReads: Sendable, Equatable {
+    case none
+    case members(Set<String>)
+    case whole
+
+    init(_ nodes: [RouteNode]) {
+        var reads = BodyReads.none
+        func add(_ path: ValuePath?) {
+            guard let path, path.root == .body, reads != .whole else { return }
+            guard case .key(let key)? = path.segments.first else {
+                reads = .whole
+                return
+            }
+            if case .members(let keys) = reads { reads = .members(keys.union([key])) } else { reads = .members([key]) }
+        }
+        func add(_ operand: Operand) { if case .path(let p) = operand { add(p) } }
+        func add(_ condition: Condition) {
+            switch condition {
+            case .constant: break
+            case .compare(let l, _, let r), .contains(let l, let r), .startsWith(let l, let r):
+                add(l)
+                add(r)
+            case .member(let o, _, _), .matches(let o, _): add(o)
+            case .exists(let p): add(p)
+            case .and(let cs), .or(let cs): cs.forEach(add)
+            case .not(let c): add(c)
+            }
+        }
+        for node in nodes {
+            switch node.kind {
+            case .conditional(let c): add(c.condition)
+            case .split(let s): add(s.sticky)
+            case .rateLimit(let r): add(r.key)
+            case .budget(let b): add(b.key)
+            case .model, .reject: break
+            }
+        }
+        self = reads
     }
 }

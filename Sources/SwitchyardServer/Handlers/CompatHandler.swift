@@ -47,7 +47,7 @@ struct CompatHandler {
             let graph = try state.routes.graph(named: target.model)
             let facts = try RequestFacts(
                 headers: request.headers.map { ($0.name.canonicalName, $0.value) }, metadataHeader: request.headers[.cfAigMetadata],
-                body: body, model: model, gateway: record.gateway ?? "default"
+                body: body, reads: graph.bodyReads, model: model, gateway: record.gateway ?? "default"
             )
             routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next())
         } else {

@@ -70,7 +70,7 @@ struct RouteAttemptPlan: AttemptPlan {
 extension RequestFacts {
     /// What a route decides on, from the request: `cf-aig-metadata` (flat, first five entries),
     /// lowercased headers, the body, and token estimates for budget reservations.
-    init(headers fields: [(String, String)], metadataHeader: String?, body: JSONObjectBody, model: String, gateway: String) throws(GatewayError) {
+    init(headers fields: [(String, String)], metadataHeader: String?, body: JSONObjectBody, reads: BodyReads, model: String, gateway: String) throws(GatewayError) {
         var metadata: [String: JSONValue] = [:]
         if let metadataHeader {
             guard let object = (try? JSONValue.parse(metadataHeader))?.objectValue else {
@@ -80,8 +80,16 @@ extension RequestFacts {
                 if let value = object[key], value.objectValue == nil, value.arrayValue == nil { metadata[key] = value }
             }
         }
-        let tree = (try? JSONValue.parse(Data(body.bytes))) ?? .object([:])
-        let maxTokens = (tree["max_completion_tokens"] ?? tree["max_tokens"])?.numberValue.map { Int($0) }
+        let tree: JSONValue
+        switch reads {
+        case .none: tree = .object([:])
+        case .members(let keys):
+            var members: [String: JSONValue] = [:]
+            for key in keys { if let value = body.value(key) { members[key] = value } }
+            tree = .object(members)
+        case .whole: tree = (try? JSONValue.parse(Data(body.bytes))) ?? .object([:])
+        }
+        let maxTokens = (body.value("max_completion_tokens") ?? body.value("max_tokens"))?.numberValue.map { Int($0) }
         self.init(
             metadata: metadata, headers: Dictionary(fields, uniquingKeysWith: { first, _ in first }), body: tree,
             model: model, gateway: gateway, estimatedInputTokens: body.bytes.count / 4, estimatedOutputTokens: maxTokens ?? 1024
