@@ -11,6 +11,15 @@ public struct GatewayResponder: HTTPResponder {
     let state: GatewayState
 
     public func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+        // Handled in a child task: a task keeps the memory of its deepest chain of async frames
+        // until it ends, and the connection's task lives as long as the connection. The child's
+        // frames (routing, dispatch, the upstream call: ~35 KB) are freed when the response head is
+        // ready, so an open stream or an idle keep-alive connection holds only what writing needs.
+        async let response = handle(request)
+        return try await response
+    }
+
+    private func handle(_ request: Request) async throws -> Response {
         let logID = LogID.make()
         var record = RequestRecord(
             method: request.method.rawValue, uri: request.uri.string, start: .now, logID: logID,
@@ -63,51 +72,70 @@ public struct GatewayResponder: HTTPResponder {
         case .admin(let rest):
             return try await AdminHandler(state: state).handle(request, rest: rest, record: &record)
         case .compat(_, let gatewayName, let endpoint):
-            let expected: HTTPRequest.Method = endpoint == .models ? .get : .post
-            guard request.method == expected || (expected == .get && request.method == .head) else {
-                throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: [expected.rawValue])
-            }
-            let gateway = try gateway(named: gatewayName)
-            let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
-            try state.checkRateLimit(gateway: gatewayName, gateway)
-            let handler = CompatHandler(state: state)
-            switch endpoint {
-            case .models:
-                return try await handler.models(request, auth: auth, record: &record)
-            case .chatCompletions, .embeddings:
-                let operation: UpstreamOperation = endpoint == .embeddings ? .embeddings : .chatCompletions
-                let providers = state.providers
-                return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body in
-                    GatewayControls.compatScope(endpoint: endpoint.rawValue, body: body, auth: auth, request: request, providers: providers)
-                }) { request, record in
-                    try await handler.complete(request, operation: operation, auth: auth, record: &record)
-                }
-            }
+            return try await compat(request, gatewayName: gatewayName, endpoint: endpoint, record: &record)
         case .universal(_, let gatewayName):
-            guard request.method == .post else {
-                throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["POST"])
-            }
-            let gateway = try gateway(named: gatewayName)
-            let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
-            try state.checkRateLimit(gateway: gatewayName, gateway)
-            try state.controls.begin(request, record: record)
-            return try await UniversalHandler(state: state).handle(request, auth: auth, record: &record)
+            return try await universal(request, gatewayName: gatewayName, record: &record)
         case .passthrough(_, let gatewayName, let providerSegment, let rest):
-            let gateway = try gateway(named: gatewayName)
-            guard let provider = state.providers.provider(pathSlug: providerSegment) else {
-                if rest.isEmpty { throw GatewayError.notFound(request.uri.path) }
-                throw GatewayError.invalidProvider(
-                    "unknown provider '\(providerSegment)'" + (Suggestion.closest(to: providerSegment, in: state.providers.providers.map(\.pathSlug)).map { "; did you mean '\($0)'?" } ?? "")
-                )
-            }
-            let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
-            try state.checkRateLimit(gateway: gatewayName, gateway)
-            let handler = PassthroughHandler(state: state)
+            return try await passthrough(request, gatewayName: gatewayName, providerSegment: providerSegment, rest: rest, record: &record)
+        }
+    }
+
+    // One function per endpoint, never inlined into `handle`: an async function's frame is
+    // allocated whole from the task's allocator, and the task keeps its slabs for the life of the
+    // connection, so a frame holding every endpoint's locals cost each open stream ~11 KB.
+
+    @inline(never)
+    private func compat(_ request: Request, gatewayName: String, endpoint: GatewayPath.CompatEndpoint, record: inout RequestRecord) async throws -> Response {
+        let expected: HTTPRequest.Method = endpoint == .models ? .get : .post
+        guard request.method == expected || (expected == .get && request.method == .head) else {
+            throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: [expected.rawValue])
+        }
+        let gateway = try gateway(named: gatewayName)
+        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
+        try state.checkRateLimit(gateway: gatewayName, gateway)
+        let handler = CompatHandler(state: state)
+        switch endpoint {
+        case .models:
+            return try await handler.models(request, auth: auth, record: &record)
+        case .chatCompletions, .embeddings:
+            let operation: UpstreamOperation = endpoint == .embeddings ? .embeddings : .chatCompletions
+            let providers = state.providers
             return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body in
-                GatewayControls.passthroughScope(provider: provider, request: request, body: body, auth: auth)
+                GatewayControls.compatScope(endpoint: endpoint.rawValue, body: body, auth: auth, request: request, providers: providers)
             }) { request, record in
-                try await handler.forward(request, provider: provider, rest: rest, auth: auth, record: &record)
+                try await handler.complete(request, operation: operation, auth: auth, record: &record)
             }
+        }
+    }
+
+    @inline(never)
+    private func universal(_ request: Request, gatewayName: String, record: inout RequestRecord) async throws -> Response {
+        guard request.method == .post else {
+            throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["POST"])
+        }
+        let gateway = try gateway(named: gatewayName)
+        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
+        try state.checkRateLimit(gateway: gatewayName, gateway)
+        try state.controls.begin(request, record: record)
+        return try await UniversalHandler(state: state).handle(request, auth: auth, record: &record)
+    }
+
+    @inline(never)
+    private func passthrough(_ request: Request, gatewayName: String, providerSegment: String, rest: String, record: inout RequestRecord) async throws -> Response {
+        let gateway = try gateway(named: gatewayName)
+        guard let provider = state.providers.provider(pathSlug: providerSegment) else {
+            if rest.isEmpty { throw GatewayError.notFound(request.uri.path) }
+            throw GatewayError.invalidProvider(
+                "unknown provider '\(providerSegment)'" + (Suggestion.closest(to: providerSegment, in: state.providers.providers.map(\.pathSlug)).map { "; did you mean '\($0)'?" } ?? "")
+            )
+        }
+        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
+        try state.checkRateLimit(gateway: gatewayName, gateway)
+        let handler = PassthroughHandler(state: state)
+        return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body in
+            GatewayControls.passthroughScope(provider: provider, request: request, body: body, auth: auth)
+        }) { request, record in
+            try await handler.forward(request, provider: provider, rest: rest, auth: auth, record: &record)
         }
     }
 

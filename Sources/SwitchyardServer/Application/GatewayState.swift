@@ -6,7 +6,7 @@ import SwitchyardCore
 import SwitchyardProviders
 
 /// Everything the request path reads, computed once at startup.
-struct GatewayState: Sendable {
+final class GatewayState: Sendable {
     struct Gateway: Sendable {
         let settings: GatewayConfiguration.Gateway
         let tokens: TokenSet
