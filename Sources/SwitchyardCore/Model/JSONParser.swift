@@ -228,7 +228,7 @@ public struct JSONParser {
                 i += 1
                 return s
             }
-            if b == UInt8(ascii: "\\") { return try parseEscapedString(open: open, start: start) }
+            if b == UInt8(ascii: "\\") { return try parseEscapedString(open: open, start: start, bits: bits) }
             if b < 0x20 { throw fail(.controlCharacterInString, at: i) }
             bits |= b
             i += 1
@@ -242,10 +242,11 @@ public struct JSONParser {
         throw fail(.invalidUTF8, at: firstInvalidUTF8(from: rawStart))
     }
 
-    /// The rest of a string from its first backslash (at `i`); `start` is just after the quote.
-    private mutating func parseEscapedString(open: Int, start: Int) throws(JSONParseError) -> String {
+    /// The rest of a string from its first backslash (at `i`); `start` is just after the quote and
+    /// `bits` has the bits of the bytes before the backslash.
+    private mutating func parseEscapedString(open: Int, start: Int, bits: UInt8) throws(JSONParseError) -> String {
         scratch.removeAll(keepingCapacity: true)
-        var bits: UInt8 = 0
+        var bits = bits
         var run = start
         while i < end {
             let b = base[i]
