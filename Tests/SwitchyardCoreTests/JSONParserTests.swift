@@ -289,6 +289,32 @@ import Testing
         #expect(Self.error([0xC3, 0xA9]) == JSONParseError(offset: 0, reason: .unexpectedByte(0xC3)))
     }
 
+    /// Strings are scanned eight bytes at a time: a special byte must be found at every position.
+    @Test func specialBytesAtEveryPositionOfALongString() {
+        for length in [7, 8, 9, 16, 23] {
+            for at in 0..<length {
+                var bytes = Array(repeating: UInt8(ascii: "a"), count: length)
+                for (special, reason) in [(0x00, JSONParseError.Reason.controlCharacterInString), (0x1F, .controlCharacterInString), (0xFF, .invalidUTF8)] as [(UInt8, JSONParseError.Reason)] {
+                    bytes[at] = special
+                    #expect(Self.error([0x22] + bytes + [0x22]) == JSONParseError(offset: 1 + at, reason: reason), "\(special) at \(at) of \(length)")
+                    #expect(Self.error(Array(#""\t"#.utf8) + bytes + [0x22]) == JSONParseError(offset: 3 + at, reason: reason), "\(special) at \(at) of \(length), after an escape")
+                }
+                bytes[at] = UInt8(ascii: "\"")
+                #expect(Self.error([0x22] + bytes + [0x22]) == JSONParseError(offset: 2 + at, reason: .trailingCharacters))
+                for (replacement, decoded) in [(#"\n"#, "\n"), (#"\""#, "\""), (#"\\"#, "\\"), ("\u{E9}", "\u{E9}"), ("\u{7F}", "\u{7F}")] {
+                    let text = String(repeating: "a", count: at) + replacement + String(repeating: "a", count: length - at - 1)
+                    let expected = String(repeating: "a", count: at) + decoded + String(repeating: "a", count: length - at - 1)
+                    #expect(Self.value("\"" + text + "\"") == .string(expected), "\(replacement) at \(at) of \(length)")
+                    #expect(JSONValue.string(expected).canonicalJSON == Oracle.canonicalJSON(.string(expected)))
+                }
+                for control in [0x00, 0x08, 0x0A, 0x1F] as [UInt8] {
+                    let s = String(repeating: "a", count: at) + String(UnicodeScalar(control)) + String(repeating: "b", count: length - at - 1)
+                    #expect(JSONValue.string(s).canonicalJSON == Oracle.canonicalJSON(.string(s)), "\(control) at \(at) of \(length)")
+                }
+            }
+        }
+    }
+
     @Test func duplicateKeysFirstWins() {
         #expect(Self.value(#"{"a":1,"b":2,"a":3}"#) == .object(["a": .number(1), "b": .number(2)]))
         #expect(Self.value(#"{"a":{"x":1},"a":2}"#) == .object(["a": .object(["x": .number(1)])]))

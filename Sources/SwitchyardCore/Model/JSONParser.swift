@@ -76,6 +76,10 @@ public struct JSONParser {
     private var depth = 0
     /// Reused for strings with escapes.
     private var scratch: [UInt8] = []
+    /// Elements and members of the open arrays and objects, so each container is allocated once
+    /// at its final size.
+    private var pendingElements: [JSONValue] = []
+    private var pendingMembers: [(key: String, value: JSONValue)] = []
 
     /// Parses one JSON text. The buffer must stay valid for the duration of the call only.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
@@ -146,14 +150,14 @@ public struct JSONParser {
         try enter()
         i += 1
         skipWhitespace()
-        var elements: [JSONValue] = []
         if i < end, base[i] == UInt8(ascii: "]") {
             i += 1
             depth -= 1
-            return .array(elements)
+            return .array([])
         }
+        let first = pendingElements.count
         while true {
-            elements.append(try parseValue())
+            pendingElements.append(try parseValue())
             skipWhitespace()
             guard i < end else { throw fail(.unexpectedEnd, at: i) }
             switch base[i] {
@@ -165,6 +169,8 @@ public struct JSONParser {
             case UInt8(ascii: "]"):
                 i += 1
                 depth -= 1
+                let elements = Array(pendingElements[first...])
+                pendingElements.removeSubrange(first...)
                 return .array(elements)
             case let b:
                 throw fail(.unexpectedByte(b), at: i)
@@ -176,12 +182,12 @@ public struct JSONParser {
         try enter()
         i += 1
         skipWhitespace()
-        var members: [String: JSONValue] = [:]
         if i < end, base[i] == UInt8(ascii: "}") {
             i += 1
             depth -= 1
-            return .object(members)
+            return .object([:])
         }
+        let first = pendingMembers.count
         while true {
             guard i < end else { throw fail(.unexpectedEnd, at: i) }
             guard base[i] == UInt8(ascii: "\"") else { throw fail(.unexpectedByte(base[i]), at: i) }
@@ -191,10 +197,7 @@ public struct JSONParser {
             guard base[i] == UInt8(ascii: ":") else { throw fail(.unexpectedByte(base[i]), at: i) }
             i += 1
             skipWhitespace()
-            let value = try parseValue()
-            // The first of duplicate keys wins, as with JSONDecoder; `updateValue` keeps the
-            // first key's spelling, which matters for canonically equivalent keys.
-            if let first = members.updateValue(value, forKey: key) { members[key] = first }
+            pendingMembers.append((key, try parseValue()))
             skipWhitespace()
             guard i < end else { throw fail(.unexpectedEnd, at: i) }
             switch base[i] {
@@ -206,6 +209,13 @@ public struct JSONParser {
             case UInt8(ascii: "}"):
                 i += 1
                 depth -= 1
+                var members = [String: JSONValue](minimumCapacity: pendingMembers.count - first)
+                for (key, value) in pendingMembers[first...] {
+                    // The first of duplicate keys wins, as with JSONDecoder; `updateValue` keeps
+                    // the first key's spelling, which matters for canonically equivalent keys.
+                    if let earlier = members.updateValue(value, forKey: key) { members[key] = earlier }
+                }
+                pendingMembers.removeSubrange(first...)
                 return .object(members)
             case let b:
                 throw fail(.unexpectedByte(b), at: i)
@@ -220,20 +230,52 @@ public struct JSONParser {
         let open = i
         i += 1
         let start = i
-        var bits: UInt8 = 0
-        while i < end {
-            let b = base[i]
-            if b == UInt8(ascii: "\"") {
-                let s = try makeString(UnsafeBufferPointer(start: base + start, count: i - start), nonASCII: bits >= 0x80, rawStart: start)
-                i += 1
-                return s
-            }
-            if b == UInt8(ascii: "\\") { return try parseEscapedString(open: open, start: start, bits: bits) }
-            if b < 0x20 { throw fail(.controlCharacterInString, at: i) }
-            bits |= b
+        let nonASCII = skipPlainStringBytes()
+        guard i < end else { throw fail(.unterminatedString, at: open) }
+        switch base[i] {
+        case UInt8(ascii: "\""):
+            let s = try makeString(UnsafeBufferPointer(start: base + start, count: i - start), nonASCII: nonASCII, rawStart: start)
             i += 1
+            return s
+        case UInt8(ascii: "\\"):
+            return try parseEscapedString(open: open, start: start, nonASCII: nonASCII)
+        default:
+            throw fail(.controlCharacterInString, at: i)
         }
-        throw fail(.unterminatedString, at: open)
+    }
+
+    /// Whether any of eight bytes is `"`, `\` or below 0x20. Each term has a byte's high bit set
+    /// for a zero byte (resp. one below 0x20); false positives only follow a true one.
+    @inline(__always)
+    static func hasStringSpecial(_ x: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = x ^ (ones &* 0x22)
+        let backslash = x ^ (ones &* 0x5C)
+        let special = ((quote &- ones) & ~quote) | ((backslash &- ones) & ~backslash) | ((x &- ones &* 0x20) & ~x)
+        return special & 0x8080_8080_8080_8080 != 0
+    }
+
+    /// Moves `i` to the first `"`, `\` or control character at or after it (or to the end), eight
+    /// bytes at a time where it can, and says whether it passed over any non-ASCII byte.
+    @inline(__always)
+    private mutating func skipPlainStringBytes() -> Bool {
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        var k = i
+        var seen: UInt64 = 0
+        while end - k >= 8 {
+            let x = UnsafeRawPointer(base + k).loadUnaligned(as: UInt64.self)
+            if Self.hasStringSpecial(x) { break }
+            seen |= x
+            k += 8
+        }
+        while k < end {
+            let b = base[k]
+            if b == UInt8(ascii: "\"") || b == UInt8(ascii: "\\") || b < 0x20 { break }
+            seen |= UInt64(b)
+            k += 1
+        }
+        i = k
+        return seen & highs != 0
     }
 
     private func makeString(_ bytes: UnsafeBufferPointer<UInt8>, nonASCII: Bool, rawStart: Int) throws(JSONParseError) -> String {
@@ -243,30 +285,29 @@ public struct JSONParser {
     }
 
     /// The rest of a string from its first backslash (at `i`); `start` is just after the quote and
-    /// `bits` has the bits of the bytes before the backslash.
-    private mutating func parseEscapedString(open: Int, start: Int, bits: UInt8) throws(JSONParseError) -> String {
+    /// `nonASCII` says whether a byte before the backslash was not ASCII.
+    private mutating func parseEscapedString(open: Int, start: Int, nonASCII: Bool) throws(JSONParseError) -> String {
         scratch.removeAll(keepingCapacity: true)
-        var bits = bits
+        // Bytes from escapes are valid UTF-8 by construction; only raw bytes need validating.
+        var nonASCII = nonASCII
         var run = start
         while i < end {
-            let b = base[i]
-            if b == UInt8(ascii: "\"") {
+            switch base[i] {
+            case UInt8(ascii: "\""):
                 appendRun(from: run)
                 i += 1
                 let bytes = scratch
                 return try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in
-                    try makeString(buffer, nonASCII: bits >= 0x80, rawStart: start)
+                    try makeString(buffer, nonASCII: nonASCII, rawStart: start)
                 }
-            }
-            if b == UInt8(ascii: "\\") {
+            case UInt8(ascii: "\\"):
                 appendRun(from: run)
                 try appendEscape()
                 run = i
-                continue
+                if skipPlainStringBytes() { nonASCII = true }
+            default:
+                throw fail(.controlCharacterInString, at: i)
             }
-            if b < 0x20 { throw fail(.controlCharacterInString, at: i) }
-            bits |= b
-            i += 1
         }
         throw fail(.unterminatedString, at: open)
     }

@@ -114,7 +114,12 @@ private struct JSONWriter {
             out.append(UInt8(ascii: "{"))
             var first = true
             if sortedKeys {
-                for (key, member) in o.sorted(by: { Self.utf8Precedes($0.key, $1.key) }) {
+                // Sorted by the keys' first eight UTF-8 bytes, then by all of them.
+                var members: [(prefix: UInt64, key: String, value: JSONValue)] = []
+                members.reserveCapacity(o.count)
+                for (key, member) in o { members.append((Self.utf8Prefix(key), key, member)) }
+                members.sort { $0.prefix != $1.prefix ? $0.prefix < $1.prefix : Self.utf8Precedes($0.key, $1.key) }
+                for (_, key, member) in members {
                     if !first { out.append(UInt8(ascii: ",")) }
                     first = false
                     writeString(key)
@@ -176,12 +181,18 @@ private struct JSONWriter {
         out.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { bytes in
+            guard let p = bytes.baseAddress else { return }
+            let n = bytes.count
             var run = 0
-            for k in 0..<bytes.count {
-                let b = bytes[k]
-                if b >= 0x20 && b != UInt8(ascii: "\"") && b != UInt8(ascii: "\\") { continue }
-                if k > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run..<k])) }
-                run = k + 1
+            var k = 0
+            while true {
+                while n - k >= 8, !JSONParser.hasStringSpecial(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) { k += 8 }
+                while k < n, p[k] >= 0x20, p[k] != UInt8(ascii: "\""), p[k] != UInt8(ascii: "\\") { k += 1 }
+                if k == n { break }
+                let b = p[k]
+                if k > run { out.append(contentsOf: UnsafeBufferPointer(start: p + run, count: k - run)) }
+                k += 1
+                run = k
                 out.append(UInt8(ascii: "\\"))
                 switch b {
                 case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(b)
@@ -195,9 +206,21 @@ private struct JSONWriter {
                     out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex.utf8Start[Int(b >> 4)], hex.utf8Start[Int(b & 0xF)]])
                 }
             }
-            if bytes.count > run { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[run...])) }
+            if n > run { out.append(contentsOf: UnsafeBufferPointer(start: p + run, count: n - run)) }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// The first eight UTF-8 bytes, big-endian, zero-padded: ordered as the bytes are when they differ.
+    static func utf8Prefix(_ s: String) -> UInt64 {
+        var prefix: UInt64 = 0
+        var shift: UInt64 = 56
+        for b in s.utf8 {
+            prefix |= UInt64(b) << shift
+            if shift == 0 { break }
+            shift -= 8
+        }
+        return prefix
     }
 
     /// `JSONEncoder`'s `.sortedKeys` order: lexicographic by UTF-8 bytes (not `String`'s `<`).
