@@ -444,6 +444,10 @@ import Testing
                                        "": .null, "a\u{0}": .null, "e\u{302}": .null, "\u{E9}x": .null])
         #expect(keys.canonicalJSON == Oracle.canonicalJSON(keys))
         #expect(keys.canonicalJSON.hasPrefix(#"{"":null,"B":null,"a":null,"a\u0000":null,"aa":null,"b":null,"#))
+        // Keys that share their first eight bytes are ordered by the rest.
+        let long: JSONValue = .object(Dictionary(uniqueKeysWithValues: ["abcdefgh", "abcdefghi", "abcdefgh\u{0}", "abcdefgha", "abcdefg", "abcdefgh\u{7F}",
+                                                                        "abcdefgh\u{E9}", "abcdefgh😀", "abcdefgÿ", "abcdefgh/", "abcdefghZ"].map { ($0, JSONValue.null) }))
+        #expect(long.canonicalJSON == Oracle.canonicalJSON(long))
         #expect(JSONValue.object([:]).canonicalJSON == "{}")
         #expect(JSONValue.array([]).canonicalJSON == "[]")
         #expect(JSONValue.array([.null, .bool(true), .bool(false)]).canonicalJSON == "[null,true,false]")
