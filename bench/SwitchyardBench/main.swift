@@ -31,7 +31,7 @@ func threadCPUTime() -> Double {
     return Double(ts.tv_sec) * 1e9 + Double(ts.tv_nsec)
 }
 
-func measure(_ label: String, iterations: Int, _ body: (Int) -> Void) {
+func measure(_ label: String, iterations: Int, per unit: String = "request", _ body: (Int) -> Void) {
     for i in 0..<min(iterations / 10, 10_000) { body(i) }  // warm up
     let clock = ContinuousClock()
     let cpuStart = threadCPUTime()
@@ -40,7 +40,7 @@ func measure(_ label: String, iterations: Int, _ body: (Int) -> Void) {
     }
     let cpu = threadCPUTime() - cpuStart
     let ns = Double(elapsed.components.seconds) * 1e9 + Double(elapsed.components.attoseconds) / 1e9
-    print("\(label): \(String(format: "%.0f", ns / Double(iterations))) ns wall, \(String(format: "%.0f", cpu / Double(iterations))) ns CPU per request (\(iterations) iterations)")
+    print("\(label): \(String(format: "%.0f", ns / Double(iterations))) ns wall, \(String(format: "%.0f", cpu / Double(iterations))) ns CPU per \(unit) (\(iterations) iterations)")
 }
 
 let support = graph("customer-support.yaml")
@@ -86,4 +86,38 @@ let elapsed = clock.measure {
 }
 let compileCPU = (threadCPUTime() - compileCPUStart) / 1e9
 print("compile \(sources.count) routes: \(elapsed) wall, \(String(format: "%.3f", compileCPU)) s CPU (\(compiled) compiled)")
+
+// JSON: the byte-level parser and writer against the Foundation coders they replaced, same run.
+let chatRequest = #"{"model":"openai/gpt-5.2","messages":[{"role":"system","content":"You are a helpful support agent for Acme."},{"role":"user","content":"My invoice #4521 shows two charges for March. Can you help?"}],"temperature":0.7,"max_tokens":512,"stream":false,"metadata":{"plan":"paid","org_id":"acme"}}"#
+// The answer as JSON string content, escapes included.
+let answer = #"Thanks for reaching out! I looked at invoice #4521: the second March charge is a pre-authorisation that will drop off within 3\u20135 business days.\n\n"# + String(repeating: #"If it is still there after that, reply here with the last four digits of the card and we will open a refund \"right away\". "#, count: 11)
+let chatResponse = #"{"id":"chatcmpl-9xYz","object":"chat.completion","created":1767225600,"model":"gpt-5.2-2025-12-11","choices":[{"index":0,"message":{"role":"assistant","content":"\#(answer)","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":58,"completion_tokens":412,"total_tokens":470,"prompt_tokens_details":{"cached_tokens":0,"audio_tokens":0},"completion_tokens_details":{"reasoning_tokens":0,"audio_tokens":0,"accepted_prediction_tokens":0,"rejected_prediction_tokens":0}},"service_tier":"default","system_fingerprint":"fp_3f2e1d"}"#
+let foundationEncoder: JSONEncoder = {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return e
+}()
+for (name, text) in [("a \(chatRequest.utf8.count)-byte chat request", chatRequest), ("a \(chatResponse.utf8.count)-byte chat response", chatResponse)] {
+    let data = Data(text.utf8)
+    let value = try! JSONValue.parse(data)
+    guard value == (try! JSONDecoder().decode(JSONValue.self, from: data)),
+          value.canonicalJSON == String(decoding: try! foundationEncoder.encode(value), as: UTF8.self) else {
+        print("JSON: the parser or writer disagrees with Foundation on \(name)")
+        exit(1)
+    }
+    let n = 200_000
+    measure("JSON: parse \(name), JSONValue.parse", iterations: n, per: "parse") { _ in
+        if case .object(let o) = try! JSONValue.parse(data) { sink &+= o.count }
+    }
+    measure("JSON: parse \(name), Foundation JSONDecoder", iterations: n / 4, per: "parse") { _ in
+        if case .object(let o) = try! JSONDecoder().decode(JSONValue.self, from: data) { sink &+= o.count }
+    }
+    measure("JSON: write \(name), canonicalJSON", iterations: n, per: "write") { _ in
+        sink &+= value.canonicalJSON.utf8.count
+    }
+    measure("JSON: write \(name), Foundation JSONEncoder(.sortedKeys)", iterations: n / 4, per: "write") { _ in
+        sink &+= try! foundationEncoder.encode(value).count
+    }
+}
+
 if sink == -1 { print(sink) }

@@ -61,17 +61,178 @@ extension JSONValue: Codable {
 }
 
 extension JSONValue {
-    /// Parses JSON text. Throws on invalid JSON.
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+    /// Compact JSON text with keys sorted by their UTF-8 bytes (canonical form).
+    ///
+    /// Byte for byte what `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` writes for
+    /// the `Codable` conformance above, including its failure: a non-finite number, or arrays and
+    /// objects nested 512 deep, make the whole text `null`.
+    public var canonicalJSON: String { JSONWriter.write(self, sortedKeys: true) }
+
+    /// Like ``canonicalJSON`` but with object members in dictionary order (not stable between processes).
+    public var compactJSON: String { JSONWriter.write(self, sortedKeys: false) }
+}
+
+/// The serializer behind ``JSONValue/canonicalJSON``.
+private struct JSONWriter {
+    /// `JSONEncoder` refuses to write containers nested this deep.
+    static let maximumDepth = 512
+
+    struct Unencodable: Error {}
+
+    var out: [UInt8] = []
+    let sortedKeys: Bool
+
+    static func write(_ value: JSONValue, sortedKeys: Bool) -> String {
+        var writer = JSONWriter(sortedKeys: sortedKeys)
+        writer.out.reserveCapacity(128)
+        do {
+            try writer.write(value, depth: 0)
+        } catch {
+            return "null"
+        }
+        return String(decoding: writer.out, as: UTF8.self)
     }
 
-    public static func parse(_ text: String) throws -> JSONValue { try parse(Data(text.utf8)) }
+    mutating func write(_ value: JSONValue, depth: Int) throws(Unencodable) {
+        switch value {
+        case .null: append("null")
+        case .bool(let b): append(b ? "true" : "false")
+        case .number(let n): try writeNumber(n)
+        case .string(let s): writeString(s)
+        case .array(let a):
+            guard depth + 1 < Self.maximumDepth else { throw Unencodable() }
+            out.append(UInt8(ascii: "["))
+            var first = true
+            for element in a {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                try write(element, depth: depth + 1)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let o):
+            guard depth + 1 < Self.maximumDepth else { throw Unencodable() }
+            out.append(UInt8(ascii: "{"))
+            var first = true
+            if sortedKeys {
+                // Sorted by the keys' first eight UTF-8 bytes, then by all of them.
+                var members: [(prefix: UInt64, key: String, value: JSONValue)] = []
+                members.reserveCapacity(o.count)
+                for (key, member) in o { members.append((Self.utf8Prefix(key), key, member)) }
+                members.sort { $0.prefix != $1.prefix ? $0.prefix < $1.prefix : Self.utf8Precedes($0.key, $1.key) }
+                for (_, key, member) in members {
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    first = false
+                    writeString(key)
+                    out.append(UInt8(ascii: ":"))
+                    try write(member, depth: depth + 1)
+                }
+            } else {
+                for (key, member) in o {
+                    if !first { out.append(UInt8(ascii: ",")) }
+                    first = false
+                    writeString(key)
+                    out.append(UInt8(ascii: ":"))
+                    try write(member, depth: depth + 1)
+                }
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
 
-    /// Compact JSON text with sorted keys (canonical form).
-    public var canonicalJSON: String {
-        let enc = JSONEncoder()
-        enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? String(decoding: enc.encode(self), as: UTF8.self)) ?? "null"
+    @inline(__always)
+    mutating func append(_ text: StaticString) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// The `Codable` conformance's rule: integral values below 9e15 as integers, others as
+    /// `JSONEncoder` writes a `Double` (its `description` without a trailing `.0`).
+    mutating func writeNumber(_ n: Double) throws(Unencodable) {
+        if n.rounded() == n, abs(n) < 9.0e15 {
+            writeInteger(Int64(n))
+            return
+        }
+        guard n.isFinite else { throw Unencodable() }
+        var text = n.description
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        out.append(contentsOf: text.utf8)
+    }
+
+    mutating func writeInteger(_ v: Int64) {
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = v.magnitude
+        if magnitude < 10 {
+            out.append(UInt8(ascii: "0") + UInt8(magnitude))
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var k = 20
+            while magnitude > 0 {
+                k -= 1
+                digits[k] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[k..<20]))
+        }
+    }
+
+    /// Escapes as `JSONEncoder` does with `.withoutEscapingSlashes`: `"` and `\\`, the five short
+    /// control escapes, other control characters as lowercase `\u00xx`; everything else raw.
+    mutating func writeString(_ s: String) {
+        out.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { bytes in
+            guard let p = bytes.baseAddress else { return }
+            let n = bytes.count
+            var run = 0
+            var k = 0
+            while true {
+                while n - k >= 8, !JSONParser.hasStringSpecial(UnsafeRawPointer(p + k).loadUnaligned(as: UInt64.self)) { k += 8 }
+                while k < n, p[k] >= 0x20, p[k] != UInt8(ascii: "\""), p[k] != UInt8(ascii: "\\") { k += 1 }
+                if k == n { break }
+                let b = p[k]
+                if k > run { out.append(contentsOf: UnsafeBufferPointer(start: p + run, count: k - run)) }
+                k += 1
+                run = k
+                out.append(UInt8(ascii: "\\"))
+                switch b {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(b)
+                case 0x08: out.append(UInt8(ascii: "b"))
+                case 0x0C: out.append(UInt8(ascii: "f"))
+                case 0x0A: out.append(UInt8(ascii: "n"))
+                case 0x0D: out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "t"))
+                default:
+                    let hex: StaticString = "0123456789abcdef"
+                    out.append(contentsOf: [UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"), hex.utf8Start[Int(b >> 4)], hex.utf8Start[Int(b & 0xF)]])
+                }
+            }
+            if n > run { out.append(contentsOf: UnsafeBufferPointer(start: p + run, count: n - run)) }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// The first eight UTF-8 bytes, big-endian, zero-padded: ordered as the bytes are when they differ.
+    static func utf8Prefix(_ s: String) -> UInt64 {
+        var prefix: UInt64 = 0
+        var shift: UInt64 = 56
+        for b in s.utf8 {
+            prefix |= UInt64(b) << shift
+            if shift == 0 { break }
+            shift -= 8
+        }
+        return prefix
+    }
+
+    /// `JSONEncoder`'s `.sortedKeys` order: lexicographic by UTF-8 bytes (not `String`'s `<`).
+    static func utf8Precedes(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                for k in 0..<n where x[k] != y[k] { return x[k] < y[k] }
+                return x.count < y.count
+            }
+        }
     }
 }
