@@ -260,7 +260,7 @@ public struct Dispatcher: Sendable {
         guard let response = try? await execute(request, timeout: timeout, provider: provider.slug, logger: logger),
               response.status == .ok,
               let body = try? await response.body.collect(upTo: maxResponseBytes),
-              let list = try? JSONValue.parse(Data(body.readableBytesView))["data"]?.arrayValue
+              let list = try? JSONValue.parse(bytes: body.readableBytesView)["data"]?.arrayValue
         else { return nil }
         return list
     }

@@ -35,7 +35,7 @@ public struct JSONObjectBody: Sendable {
     /// The decoded value of a top-level member; meant for small members, not `messages`.
     public func value(_ key: String) -> JSONValue? {
         guard let raw = rawValue(key) else { return nil }
-        return try? JSONValue.parse(Data(raw))
+        return try? JSONValue.parse(bytes: raw)
     }
 
     public func contains(_ key: String) -> Bool { members.contains { $0.key == key } }
@@ -127,7 +127,7 @@ private struct Scanner {
 
     func decodeKey(_ range: Range<Int>, escaped: Bool) -> String {
         if !escaped { return String(decoding: bytes[(range.lowerBound + 1)..<(range.upperBound - 1)], as: UTF8.self) }
-        return (try? JSONDecoder().decode(String.self, from: Data(bytes[range]))) ?? ""
+        return (try? JSONValue.parse(bytes: bytes[range]))?.stringValue ?? ""
     }
 
     var peek: UInt8? { i < bytes.count ? bytes[i] : nil }

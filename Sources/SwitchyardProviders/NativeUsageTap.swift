@@ -64,7 +64,7 @@ public struct NativeUsageTap: Sendable {
             for last in parser.finish() { _ = translator.translate(last) }
             found = translator.usage
         case .json(let bytes):
-            found = (try? JSONValue.parse(Data(bytes))).flatMap(usage(inBody:))
+            found = (try? JSONValue.parse(bytes: bytes)).flatMap(usage(inBody:))
         case .off:
             found = nil
         }

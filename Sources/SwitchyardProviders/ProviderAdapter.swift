@@ -93,7 +93,7 @@ struct UnsupportedAdapter: ProviderAdapter {
 extension AdapterRequest {
     /// The whole OpenAI body with the route's overrides applied, for adapters that rebuild the request.
     public func openAIJSON() throws(TranslationError) -> JSONValue {
-        guard var object = (try? JSONValue.parse(Data(body.bytes)))?.objectValue else {
+        guard var object = (try? JSONValue.parse(bytes: body.bytes))?.objectValue else {
             throw TranslationError(message: "The request body must be a JSON object.", param: nil)
         }
         for (key, value) in overrides where key != "model" { object[key] = value }

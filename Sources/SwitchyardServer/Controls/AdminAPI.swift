@@ -163,7 +163,7 @@ struct AdminAPI {
     }
 
     static func patch(_ body: ByteBuffer) throws(GatewayError) -> RequestLogPatch {
-        guard let object = (try? JSONValue.parse(Data(body.readableBytesView)))?.objectValue else {
+        guard let object = (try? JSONValue.parse(bytes: body.readableBytesView))?.objectValue else {
             throw .invalidRequest("PATCH /admin/logs/{id} needs a JSON object such as {\"feedback\": 1}")
         }
         var patch = RequestLogPatch()

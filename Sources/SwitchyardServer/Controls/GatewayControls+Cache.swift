@@ -60,7 +60,7 @@ extension GatewayControls {
             add(scope.path)
             add(scope.model ?? "")
             add(scope.credential)
-            if let json = try? JSONValue.parse(Data(body.readableBytesView)) {
+            if let json = try? JSONValue.parse(bytes: body.readableBytesView) {
                 add(json.canonicalJSON)
             } else {
                 hasher.update(data: Data(body.readableBytesView))

@@ -141,7 +141,7 @@ extension SecretRedactor {
     /// String values of key-like fields (`api_key`, `token`, ...) anywhere in a JSON body: keys a
     /// request carried in its body rather than in a header.
     static func bodySecrets(_ body: ByteBuffer) -> [String] {
-        guard body.readableBytes > 0, mayNameSecretField(body), let json = try? JSONValue.parse(Data(body.readableBytesView)) else { return [] }
+        guard body.readableBytes > 0, mayNameSecretField(body), let json = try? JSONValue.parse(bytes: body.readableBytesView) else { return [] }
         var found: [String] = []
         func walk(_ v: JSONValue, depth: Int) {
             guard depth < 32 else { return }

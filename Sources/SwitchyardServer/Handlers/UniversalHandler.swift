@@ -25,7 +25,7 @@ struct UniversalHandler {
     func handle(_ request: Request, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
         var request = request
         let buffer = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
-        guard let parsed = try? JSONValue.parse(Data(buffer.readableBytesView)) else {
+        guard let parsed = try? JSONValue.parse(bytes: buffer.readableBytesView) else {
             throw GatewayError.invalidRequest("the universal endpoint takes a JSON array of {provider, endpoint, headers, query} steps")
         }
         let items = parsed.arrayValue ?? [parsed]

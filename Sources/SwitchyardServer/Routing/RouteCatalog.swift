@@ -87,7 +87,7 @@ extension RequestFacts {
             var members: [String: JSONValue] = [:]
             for key in keys { if let value = body.value(key) { members[key] = value } }
             tree = .object(members)
-        case .whole: tree = (try? JSONValue.parse(Data(body.bytes))) ?? .object([:])
+        case .whole: tree = (try? JSONValue.parse(bytes: body.bytes)) ?? .object([:])
         }
         let maxTokens = (body.value("max_completion_tokens") ?? body.value("max_tokens"))?.numberValue.map { Int($0) }
         self.init(
