@@ -409,7 +409,7 @@ import Testing
         let cases: [(Double, String)] = [
             (0, "0"), (-0.0, "0"), (1, "1"), (-1, "-1"), (123, "123"), (0.1, "0.1"), (1e-7, "1e-07"), (1.5e300, "1.5e+300"),
             (2.5, "2.5"), (-2.5, "-2.5"), (9e15 - 1, "8999999999999999"), (-(9e15 - 1), "-8999999999999999"), (9e15, "9000000000000000"),
-            (1e16, "1e+16"), (-1e16, "-1e+16"), (1e21, "1e+21"), (5e-324, "5e-324"), (.greatestFiniteMagnitude, "1.7976931348623157e+308"),
+            (1e16, "1e+16"), (-1e16, "-1e+16"), (1e21, "1e+21"), (.leastNonzeroMagnitude, "5e-324"), (.greatestFiniteMagnitude, "1.7976931348623157e+308"),
             (100.5, "100.5"), (1e-5, "1e-05"), (12345678.9, "12345678.9"), (0.30000000000000004, "0.30000000000000004"),
         ]
         for (n, text) in cases {
@@ -649,7 +649,7 @@ import Testing
                 return .number(Double(bitPattern: rng.next()))
             case 1: return .number(Double(Int64(bitPattern: rng.next()) >> Int64(rng.next() % 64)))
             case 2: return .number(9e15 + Double(Int(rng.next() % 9) - 4))
-            case 3: return .number([-0.0, 0.1, 1e-7, 1.5e300, 1e16, 5e-324, .greatestFiniteMagnitude, 0.5, -2.5][Int(rng.next() % 9)])
+            case 3: return .number([-0.0, 0.1, 1e-7, 1.5e300, 1e16, .leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.5, -2.5][Int(rng.next() % 9)])
             case 4: return .number(Double(Int(rng.next() % 2001) - 1000) / [1, 10, 100, 1000, 3][Int(rng.next() % 5)])
             default: return .number(Double(bitPattern: rng.next() % 0x7FF0_0000_0000_0000) * (rng.next() % 2 == 0 ? 1 : -1))
             }
