@@ -68,26 +68,30 @@ final class GatewayState: Sendable {
         }
     }
 
+    /// Built only when the info level is on (`Logger.info` takes it as an autoclosure).
+    private func requestMetadata(_ record: RequestRecord, status: Int, usage: Usage?, note: String?) -> Logger.Metadata {
+        var metadata: Logger.Metadata = Dictionary(minimumCapacity: 12)
+        metadata["status"] = .stringConvertible(status)
+        metadata["duration_ms"] = .stringConvertible(record.elapsedMilliseconds)
+        metadata["log_id"] = .string(record.logID)
+        if let provider = record.provider { metadata["provider"] = .string(provider) }
+        if let model = record.model { metadata["model"] = .string(model) }
+        if let gateway = record.gateway { metadata["gateway"] = .string(gateway) }
+        if let account = record.account { metadata["account"] = .string(account) }
+        if let route = record.route { metadata["route"] = .string(route) }
+        if let path = record.routePath { metadata["route_path"] = .string(path) }
+        if let usage {
+            metadata["prompt_tokens"] = .stringConvertible(usage.promptTokens)
+            metadata["completion_tokens"] = .stringConvertible(usage.completionTokens)
+        }
+        if let note { metadata["note"] = .string(controls.redactor.adding(record.observation.snapshot.requestSecrets).redact(note)) }
+        return metadata
+    }
+
     /// One info line per request, with no secrets: key-like query parameters are redacted.
     func logRequest(_ record: RequestRecord, status: Int, usage: Usage? = nil, note: String? = nil) {
-        var metadata: Logger.Metadata = [
-            "status": "\(status)",
-            "duration_ms": "\(record.elapsedMilliseconds)",
-            "log_id": "\(record.logID)",
-        ]
-        if let provider = record.provider { metadata["provider"] = "\(provider)" }
-        if let model = record.model { metadata["model"] = "\(model)" }
-        if let gateway = record.gateway { metadata["gateway"] = "\(gateway)" }
-        if let account = record.account { metadata["account"] = "\(account)" }
-        if let route = record.route { metadata["route"] = "\(route)" }
-        if let path = record.routePath { metadata["route_path"] = "\(path)" }
-        if let usage {
-            metadata["prompt_tokens"] = "\(usage.promptTokens)"
-            metadata["completion_tokens"] = "\(usage.completionTokens)"
-        }
-        if let note { metadata["note"] = "\(controls.redactor.adding(record.observation.snapshot.requestSecrets).redact(note))" }
         record.observation.logged(status: status, usage: usage, note: note)
-        logger.info("\(record.method) \(RequestRecord.redact(record.uri))", metadata: metadata)
+        logger.info("\(record.method) \(RequestRecord.redact(record.uri))", metadata: requestMetadata(record, status: status, usage: usage, note: note))
         metrics.record(endpoint: record.endpoint, provider: record.provider, status: status, duration: ContinuousClock.now - record.start, usage: usage)
     }
 }
@@ -119,7 +123,7 @@ struct RequestRecord: Sendable {
     static let secretParameters: Set<String> = ["key", "api_key", "apikey", "token", "access_token", "api-key"]
 
     static func redact(_ uri: String) -> String {
-        guard let q = uri.firstIndex(of: "?") else { return uri }
+        guard uri.utf8.contains(UInt8(ascii: "?")), let q = uri.firstIndex(of: "?") else { return uri }
         let query = uri[uri.index(after: q)...].split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
             let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             if parts.count == 2, secretParameters.contains(parts[0].lowercased()) { return "\(parts[0])=REDACTED" }

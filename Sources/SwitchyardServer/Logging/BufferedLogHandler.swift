@@ -75,11 +75,13 @@ public struct BufferedLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get(), !provided.isEmpty { merged.merge(provided) { $1 } }
-        if let explicit = event.metadata, !explicit.isEmpty { merged.merge(explicit) { $1 } }
+        // The request line's metadata usually arrives alone: used as it is, not merged into a copy.
+        var merged = event.metadata ?? [:]
+        if !metadata.isEmpty { merged.merge(metadata) { explicit, _ in explicit } }
+        if let provided = metadataProvider?.get(), !provided.isEmpty { merged.merge(provided) { explicit, _ in explicit } }
         if let error = event.error { merged["error.message"] = "\(error)" }
         var line = Self.timestamp()
+        line.reserveCapacity(256)
         line += " "
         line += event.level.rawValue
         if !label.isEmpty {
