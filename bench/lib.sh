@@ -1,6 +1,8 @@
 # Sourced by soak.sh and profile.sh: a release `switchyard serve` in front of a static nginx that
 # answers every request with one fixed chat.completion. Sets NGINX, BIN, WORK, PIDS, UP_PORT,
-# SY_PID and SY_URL, and installs the traps that stop everything on exit.
+# SY_PID and SY_URL, and installs the traps that stop everything on exit. EXTRA_YAML is appended to
+# the configuration and SWITCHYARD_ENV (VAR=value ...) set for the server, for A/B runs such as
+# EXTRA_YAML=$'gateways:\n  default: { collect_logs: false }' SWITCHYARD_ENV=LOG_LEVEL=warning.
 #   start_switchyard_over_static_nginx NAME     (NAME names the temporary folder)
 start_switchyard_over_static_nginx() {
   NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
@@ -42,8 +44,9 @@ providers:
   openai:
     base_url: http://127.0.0.1:$UP_PORT/v1
     keys: { default: "sk-bench" }
+${EXTRA_YAML:-}
 YAML
-  (cd "$WORK" && exec "$BIN/switchyard" serve --config "$WORK/switchyard.yaml" --routes "$ROOT/bench/routes" --port 0) >"$WORK/switchyard.log" 2>&1 &
+  (cd "$WORK" && exec env ${SWITCHYARD_ENV:-} "$BIN/switchyard" serve --config "$WORK/switchyard.yaml" --routes "$ROOT/bench/routes" --port 0) >"$WORK/switchyard.log" 2>&1 &
   PIDS+=($!); SY_PID=$!
   for _ in $(seq 1 300); do grep -q 'listening on' "$WORK/switchyard.log" && break; sleep 0.1; done
   SY_URL="$(grep -oE 'http://[0-9.]+:[0-9]+' "$WORK/switchyard.log" | head -1)"

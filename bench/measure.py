@@ -33,6 +33,9 @@ ROUNDS = 1 if QUICK else 3
 WRK_SECONDS = 2 if QUICK else 5
 HEY_SECONDS = 3 if QUICK else 10
 HEY_WORKERS, HEY_QPS_PER_WORKER = 50, 20  # 50 x 20 = 1,000 requests/s
+# Paced: 50 connections, each waiting a random 0-100 ms (mean 50) after every answer: about 1,000
+# requests/s arriving spread out, where hey's workers tick together and send bursts of 50.
+PACED_CONNECTIONS, PACED_MAX_DELAY_MS = 50, 100
 TTFB_SAMPLES = 10 if QUICK else 30
 STREAMS = 200 if QUICK else 1000
 STREAM_HOLD_SECONDS = 6  # the fake upstream's streams last 10 s; sample while all are open
@@ -200,10 +203,13 @@ def to_ms(text):
     return float(match.group(1)) * UNITS[match.group(2)]
 
 
-def lua_script(target):
-    path = os.path.join(WORK, f"post-{target.name}.lua")
+def lua_script(target, paced=False):
+    path = os.path.join(WORK, f"post-{target.name}{'-paced' if paced else ''}.lua")
     lines = ['wrk.method = "POST"', f"wrk.body = [==[{body(target.model)}]==]"]
     lines += [f'wrk.headers["{k}"] = [==[{v}]==]' for k, v in target.headers.items()]
+    if paced:
+        lines += ["function init(args) math.randomseed(20261130) end",
+                  f"function delay() return math.random(0, {PACED_MAX_DELAY_MS}) end"]
     with open(path, "w") as f:
         f.write("\n".join(lines) + "\n")
     return path
@@ -229,6 +235,21 @@ def run_wrk(target, connections):
     for pct in ("50", "90", "99"):
         match = re.search(rf"^\s+{pct}%\s+(\S+)", output, re.M)
         result[f"p{pct}_ms"] = to_ms(match.group(1)) if match and result["requests"] else None
+    return result
+
+
+def paced_command(target):
+    return ["wrk", "-t1", f"-c{PACED_CONNECTIONS}", f"-d{HEY_SECONDS}s", "--timeout", "10s", "--latency",
+            "-s", lua_script(target, paced=True), target.url]
+
+
+def run_paced(target):
+    output = subprocess.run(paced_command(target), capture_output=True, text=True, timeout=HEY_SECONDS + 60).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+              "non2xx": int((re.search(r"Non-2xx or 3xx responses: (\d+)", output) or [0, 0])[1])}
+    for pct in ("50", "90", "99"):
+        match = re.search(rf"^\s+{pct}%\s+(\S+)", output, re.M)
+        result[f"p{pct}_ms"] = to_ms(match.group(1)) if match else None
     return result
 
 
@@ -435,6 +456,13 @@ def main():
         log(f"hey {target.name:<24} {data['hey'][target.name]['rps']:>8,.0f} req/s  "
             f"p99 {fmt(data['hey'][target.name]['p99_ms'], 2)} ms")
 
+    log(f"paced: wrk {PACED_CONNECTIONS} connections, random 0-{PACED_MAX_DELAY_MS} ms between requests, {HEY_SECONDS} s per target")
+    data["paced"] = {}
+    for target in targets:
+        data["paced"][target.name] = run_paced(target)
+        log(f"paced {target.name:<24} {data['paced'][target.name]['rps']:>8,.0f} req/s  "
+            f"p50 {fmt(data['paced'][target.name]['p50_ms'], 2)} ms  p99 {fmt(data['paced'][target.name]['p99_ms'], 2)} ms")
+
     log("time to first chunk (static SSE upstream, then the slow fake upstream)")
     data["ttfb_static"] = ttfb_series(sse_targets, ROUNDS)
     data["ttfb_slow"] = ttfb_series(slow_targets, ROUNDS)
@@ -467,9 +495,11 @@ def main():
         "litellm": sh(f"{sys.executable} -m pip show litellm 2>/dev/null | grep ^Version"),
         "python": sys.version.split()[0],
     }
+    compat = next(t for t in JSON_TARGETS if t.name == "switchyard-compat")
     data["commands"] = {
-        "wrk": " ".join(wrk_command(JSON_TARGETS[2], 64)).replace(WORK, "$WORK"),
-        "hey": " ".join(f"'{a}'" if " " in a or "{" in a else a for a in hey_command(JSON_TARGETS[2])),
+        "wrk": " ".join(wrk_command(compat, 64)).replace(WORK, "$WORK"),
+        "hey": " ".join(f"'{a}'" if " " in a or "{" in a else a for a in hey_command(compat)),
+        "paced": " ".join(paced_command(compat)).replace(WORK, "$WORK"),
     }
     with open(os.path.join(RESULTS, "results.json"), "w") as f:
         json.dump(data, f, indent=1, default=str)
@@ -550,6 +580,15 @@ def write_markdown(data, names):
         h = data["hey"][name]
         out.append(f"| {name} | {fmt(h['rps'])} | {fmt(h['p50_ms'], 2)} | {fmt(h['p90_ms'], 2)} | {fmt(h['p99_ms'], 2)} | "
                    f"{h['ok']} | {h['not_ok']} | {h['errors']} |")
+    out += ["", f"## Paced: about {PACED_CONNECTIONS * 1000 // (PACED_MAX_DELAY_MS // 2):,} requests/s arriving spread out "
+            f"(wrk, {PACED_CONNECTIONS} connections, each waiting a random 0–{PACED_MAX_DELAY_MS} ms after every answer, {HEY_SECONDS} s)", "",
+            "hey's workers above tick together, so its 1,000 requests/s arrive as bursts of 50 and the p50 is mostly the time "
+            "to work through a burst; here arrivals are spread out as independent clients make them.", "",
+            "| target | achieved req/s | p50 ms | p90 ms | p99 ms | non-2xx |", "|---|---|---|---|---|---|"]
+    for name in names:
+        h = data.get("paced", {}).get(name)
+        if h:
+            out.append(f"| {name} | {fmt(h['rps'])} | {fmt(h['p50_ms'], 2)} | {fmt(h['p90_ms'], 2)} | {fmt(h['p99_ms'], 2)} | {h['non2xx']} |")
     for key, title in (("ttfb_static", "static SSE answer from nginx"),
                        ("ttfb_slow", "fake-upstream slow stream (an event every 100 ms)")):
         out += ["", f"## Time to first streamed chunk: {title}", "",
@@ -585,6 +624,7 @@ def write_markdown(data, names):
             f"- Throughput: `{data['commands']['wrk']}` (post-TARGET.lua sets method, body and headers); "
             f"{ROUNDS} round(s), targets interleaved within each round; the table shows the median.",
             f"- Fixed rate: `{data['commands']['hey']}`",
+            f"- Paced: `{data['commands'].get('paced', '')}` (post-TARGET-paced.lua adds a seeded random `delay()`)",
             "- First chunk, memory and CPU: `bench/measure.py` (CPU from /proc/PID/stat utime+stime over all wrk runs "
             "of a level; memory from /proc/PID/status VmRSS, summed over the process tree).", ""]
     with open(os.path.join(RESULTS, "RESULTS.md"), "w") as f:
