@@ -449,19 +449,16 @@ def main():
             }
     data["wrk"] = summary
 
-    log(f"fixed rate: hey {HEY_WORKERS} workers x {HEY_QPS_PER_WORKER} req/s for {HEY_SECONDS} s per target")
-    data["hey"] = {}
-    for target in targets:
-        data["hey"][target.name] = run_hey(target)
-        log(f"hey {target.name:<24} {data['hey'][target.name]['rps']:>8,.0f} req/s  "
-            f"p99 {fmt(data['hey'][target.name]['p99_ms'], 2)} ms")
+    def each_target(key, run):
+        data[key] = {}
+        for target in targets:
+            r = data[key][target.name] = run(target)
+            log(f"{key} {target.name:<24} {r['rps']:>8,.0f} req/s  p50 {fmt(r['p50_ms'], 2)} ms  p99 {fmt(r['p99_ms'], 2)} ms")
 
+    log(f"fixed rate: hey {HEY_WORKERS} workers x {HEY_QPS_PER_WORKER} req/s for {HEY_SECONDS} s per target")
+    each_target("hey", run_hey)
     log(f"paced: wrk {PACED_CONNECTIONS} connections, random 0-{PACED_MAX_DELAY_MS} ms between requests, {HEY_SECONDS} s per target")
-    data["paced"] = {}
-    for target in targets:
-        data["paced"][target.name] = run_paced(target)
-        log(f"paced {target.name:<24} {data['paced'][target.name]['rps']:>8,.0f} req/s  "
-            f"p50 {fmt(data['paced'][target.name]['p50_ms'], 2)} ms  p99 {fmt(data['paced'][target.name]['p99_ms'], 2)} ms")
+    each_target("paced", run_paced)
 
     log("time to first chunk (static SSE upstream, then the slow fake upstream)")
     data["ttfb_static"] = ttfb_series(sse_targets, ROUNDS)

@@ -158,23 +158,32 @@ public struct JSONParser {
         let first = pendingElements.count
         while true {
             pendingElements.append(try parseValue())
-            skipWhitespace()
-            guard i < end else { throw fail(.unexpectedEnd, at: i) }
-            switch base[i] {
-            case UInt8(ascii: ","):
-                let comma = i
-                i += 1
-                skipWhitespace()
-                if i < end, base[i] == UInt8(ascii: "]") { throw fail(.trailingComma, at: comma) }
-            case UInt8(ascii: "]"):
-                i += 1
-                depth -= 1
+            if try endOfElement(closing: UInt8(ascii: "]")) {
                 let elements = Array(pendingElements[first...])
                 pendingElements.removeSubrange(first...)
                 return .array(elements)
-            case let b:
-                throw fail(.unexpectedByte(b), at: i)
             }
+        }
+    }
+
+    /// After an array element or object member: true when the container's closing byte follows
+    /// (consumed), false after a comma (consumed) that another element follows.
+    private mutating func endOfElement(closing: UInt8) throws(JSONParseError) -> Bool {
+        skipWhitespace()
+        guard i < end else { throw fail(.unexpectedEnd, at: i) }
+        switch base[i] {
+        case UInt8(ascii: ","):
+            let comma = i
+            i += 1
+            skipWhitespace()
+            if i < end, base[i] == closing { throw fail(.trailingComma, at: comma) }
+            return false
+        case closing:
+            i += 1
+            depth -= 1
+            return true
+        case let b:
+            throw fail(.unexpectedByte(b), at: i)
         }
     }
 
@@ -198,17 +207,7 @@ public struct JSONParser {
             i += 1
             skipWhitespace()
             pendingMembers.append((key, try parseValue()))
-            skipWhitespace()
-            guard i < end else { throw fail(.unexpectedEnd, at: i) }
-            switch base[i] {
-            case UInt8(ascii: ","):
-                let comma = i
-                i += 1
-                skipWhitespace()
-                if i < end, base[i] == UInt8(ascii: "}") { throw fail(.trailingComma, at: comma) }
-            case UInt8(ascii: "}"):
-                i += 1
-                depth -= 1
+            if try endOfElement(closing: UInt8(ascii: "}")) {
                 var members = [String: JSONValue](minimumCapacity: pendingMembers.count - first)
                 for (key, value) in pendingMembers[first...] {
                     // The first of duplicate keys wins, as with JSONDecoder; `updateValue` keeps
@@ -217,8 +216,6 @@ public struct JSONParser {
                 }
                 pendingMembers.removeSubrange(first...)
                 return .object(members)
-            case let b:
-                throw fail(.unexpectedByte(b), at: i)
             }
         }
     }
