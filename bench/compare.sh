@@ -34,17 +34,17 @@ FLOOR_PORT="$(free_port)"
 PIDS+=($!); FLOOR_PID=$!
 for _ in $(seq 1 100); do grep -q listening "$WORK/floor.log" && break; sleep 0.1; done
 
-lua() {  # NAME MODEL
-  cat >"$WORK/$1.lua" <<LUA
-wrk.method = "POST"
-wrk.body = [==[{"model":"$2","messages":[{"role":"user","content":"Say hello."}]}]==]
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer sk-bench"
-wrk.headers["cf-aig-metadata"] = [==[{"plan":"paid","user_id":"bench-user-1"}]==]
-LUA
+write_post_lua "$WORK/compat.lua" openai/gpt-5.2
+write_post_lua "$WORK/dynamic.lua" dynamic/bench
+write_post_lua "$WORK/plain.lua" gpt-5.2
+# utime + stime of a process and its children (nginx's workers).
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '{print $14 + $15}' "/proc/$pid/stat" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
 }
-lua compat openai/gpt-5.2; lua dynamic dynamic/bench; lua plain gpt-5.2
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 measure() {  # LABEL PID SCRIPT URL
   local before after out
   before="$(cpu_ticks "$2")"

@@ -52,6 +52,18 @@ YAML
   SY_URL="$(grep -oE 'http://[0-9.]+:[0-9]+' "$WORK/switchyard.log" | head -1)"
 }
 
+# A wrk script posting a one-message chat request for MODEL with the benchmark's headers.
+#   write_post_lua FILE MODEL
+write_post_lua() {
+  cat >"$1" <<LUA
+wrk.method = "POST"
+wrk.body = [==[{"model":"$2","messages":[{"role":"user","content":"Say hello."}]}]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer sk-bench"
+wrk.headers["cf-aig-metadata"] = [==[{"plan":"paid","user_id":"bench-user-1"}]==]
+LUA
+}
+
 cleanup() {
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done

@@ -20,13 +20,7 @@ case "$KIND" in
   passthrough) PATH_="/openai/chat/completions"; MODEL="gpt-5.2" ;;
   *) echo "usage: bench/profile.sh [compat|passthrough|dynamic] [seconds]" >&2; exit 2 ;;
 esac
-cat >"$WORK/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = [==[{"model":"$MODEL","messages":[{"role":"user","content":"Say hello."}]}]==]
-wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer sk-bench"
-wrk.headers["cf-aig-metadata"] = [==[{"plan":"paid","user_id":"bench-user-1"}]==]
-LUA
+write_post_lua "$WORK/post.lua" "$MODEL"
 wrk -t1 -c64 -d2s -s "$WORK/post.lua" "$SY_URL$PATH_" >/dev/null   # warm-up
 wrk -t1 -c64 -d"$((SECONDS_TO_SAMPLE + 2))s" --latency -s "$WORK/post.lua" "$SY_URL$PATH_" >"$WORK/wrk.txt" &
 WRK_PID=$!
