@@ -2,6 +2,7 @@
 # Resident memory of a fresh `switchyard serve` (release) holding N concurrent streams (default
 # 1,000) from a slow fake upstream (an event every 100 ms, 100 events), without the load runs that
 # precede the same measurement in bench/run.sh. Uses bench/measure.py's stream holder.
+# SWITCHYARD_ENV (VAR=value ...) is set for the server, e.g. SWITCHYARD_ENV=MALLOC_ARENA_MAX=2.
 #   bench/streams.sh [N] [compat|passthrough]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ storage: sqlite:$WORK/switchyard.sqlite
 providers:
   slow: { kind: openai-compatible, base_url: $FAKE_URL/v1, keys: { default: "sk-bench" } }
 YAML
-(cd "$WORK" && exec "$BIN/switchyard" serve --config "$WORK/switchyard.yaml" --routes "$ROOT/bench/routes" --port 0) >"$WORK/switchyard.log" 2>&1 &
+(cd "$WORK" && exec env ${SWITCHYARD_ENV:-} "$BIN/switchyard" serve --config "$WORK/switchyard.yaml" --routes "$ROOT/bench/routes" --port 0) >"$WORK/switchyard.log" 2>&1 &
 PIDS+=($!); SY_PID=$!
 SY_URL="$(wait_for_url "$WORK/switchyard.log" 'switchyard listening on http://[0-9.]+:[0-9]+')"
 echo "streams: idle $(awk '/^VmRSS:/ {print int($2 / 1024)}' "/proc/$SY_PID/status") MB"
