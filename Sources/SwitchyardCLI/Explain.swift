@@ -9,14 +9,7 @@ struct Explain: AsyncParsableCommand {
         abstract: "Evaluate a route for a sample request without calling any provider.",
         discussion: "Prints each node visited (conditions with the values they read, the split arm, limit decisions) and the ordered list of model attempts, each taken when the one before fails.")
 
-    @Argument(help: "The route name (or dynamic/<name>).")
-    var route: String
-
-    @Option(help: "The routes directory.")
-    var routes: String = "routes"
-
-    @Option(help: "Configuration file (default: switchyard.yaml if it exists): custom providers and price overrides.")
-    var config: String?
+    @OptionGroup var selection: RouteSelection
 
     @Option(name: .customLong("metadata"), help: "Metadata k=v (repeatable); v is JSON when it parses as JSON, else a string.")
     var metadata: [String] = []
@@ -37,8 +30,7 @@ struct Explain: AsyncParsableCommand {
     var now: Double?
 
     func run() async throws {
-        let configuration = try ConfigurationFile.load(config, environment: ProcessInfo.processInfo.environment)
-        let graph = try RouteDirectory.graph(named: route, in: routes, options: RouteCompilerOptions(configuration: configuration))
+        let graph = try selection.graph()
         var meta: [String: JSONValue] = [:]
         for m in metadata {
             guard let (k, v) = SampleRequest.assignment(m) else { throw ValidationError("--metadata expects key=value, found '\(m)'") }

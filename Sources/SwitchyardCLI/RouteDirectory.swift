@@ -1,8 +1,29 @@
 import ArgumentParser
+import Foundation
 import SwitchyardCore
 import SwitchyardServer
 
-/// Compiles a routes directory and finds one route in it, for `explain` and `graph`.
+/// The route `explain` and `graph` work on, compiled as `serve` would compile it: with the
+/// configuration's custom providers and prices, from its routes directory unless `--routes` says otherwise.
+struct RouteSelection: ParsableArguments {
+    @Argument(help: "The route name (or dynamic/<name>).")
+    var route: String
+
+    @Option(help: "The routes directory (default: the configuration's 'routes', else routes).")
+    var routes: String?
+
+    @Option(help: "Configuration file (default: switchyard.yaml if it exists): routes directory, custom providers and price overrides.")
+    var config: String?
+
+    func graph() throws -> RouteGraph {
+        let configuration = try ConfigurationFile.load(config, environment: ProcessInfo.processInfo.environment)
+        return try RouteDirectory.graph(
+            named: route, in: routes ?? configuration.routesDirectory, options: RouteCompilerOptions(configuration: configuration)
+        )
+    }
+}
+
+/// Compiles a routes directory and finds one route in it.
 enum RouteDirectory {
     static func graph(named rawName: String, in directory: String, options: RouteCompilerOptions) throws -> RouteGraph {
         let name = rawName.hasPrefix("dynamic/") ? String(rawName.dropFirst("dynamic/".count)) : rawName

@@ -155,4 +155,28 @@ import Testing
         #expect(unknown.status == 1)
         #expect(unknown.err.contains("unknown route 'custmer-support' in routes; did you mean 'customer-support'?"))
     }
+
+    /// `explain` and `graph` compile as `serve` does: the configuration's routes directory and custom providers.
+    @Test(.enabled(if: binary != nil, "the switchyard binary is built by `swift build --build-tests`"))
+    func explainAndGraphReadTheConfiguration() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("own-routes"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try "nodes:\n  m:\n    model: my-vllm/qwen-3\n".write(to: dir.appendingPathComponent("own-routes/local.yaml"), atomically: true, encoding: .utf8)
+        let config = dir.appendingPathComponent("switchyard.yaml").path
+        try """
+            routes: \(dir.appendingPathComponent("own-routes").path)
+            providers:
+              my-vllm: { kind: openai-compatible, base_url: "http://127.0.0.1:9/v1" }
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        for command in ["graph", "explain"] {
+            let withConfig = try Self.run([command, "local", "--config", config])
+            #expect(withConfig.status == 0, "\(command): \(withConfig.err)")
+            #expect(withConfig.out.contains("my-vllm/qwen-3"), "\(command)")
+            // Without it the route is not in ./routes at all.
+            let without = try Self.run([command, "local"])
+            #expect(without.status == 1)
+            #expect(without.err.contains("unknown route 'local' in routes"))
+        }
+    }
 }
