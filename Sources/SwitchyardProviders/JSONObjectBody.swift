@@ -66,24 +66,13 @@ public struct JSONObjectBody: Sendable {
         for replacement in replacements where !written.contains(replacement.key) && !removing.contains(replacement.key) {
             written.insert(replacement.key)
             separator()
-            out.append(contentsOf: JSONText.string(replacement.key).utf8)
+            out.append(contentsOf: JSONValue.string(replacement.key).canonicalJSON.utf8)
             out.append(UInt8(ascii: ":"))
             out.append(contentsOf: replacement.json.utf8)
         }
         out.append(UInt8(ascii: "}"))
         return out
     }
-}
-
-/// JSON text for scalar values the gateway writes into bodies.
-public enum JSONText {
-    public static func string(_ s: String) -> String {
-        var out = ""
-        TranslationJSON.writeString(s, into: &out)
-        return out
-    }
-
-    public static func value(_ v: JSONValue) -> String { v.canonicalJSON }
 }
 
 private struct Scanner {

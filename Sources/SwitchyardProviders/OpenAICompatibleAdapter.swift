@@ -17,9 +17,9 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
     }
 
     public func prepare(_ request: AdapterRequest, provider: UpstreamProvider) throws(GatewayError) -> PreparedRequest {
-        var replacements: [(key: String, json: String)] = [("model", JSONText.string(request.model))]
+        var replacements: [(key: String, json: String)] = [("model", JSONValue.string(request.model).canonicalJSON)]
         for (key, value) in request.overrides.sorted(by: { $0.key < $1.key }) where key != "model" {
-            replacements.append((key, JSONText.value(value)))
+            replacements.append((key, value.canonicalJSON))
         }
         var strip = false
         if request.operation == .chatCompletions, request.stream {
@@ -28,7 +28,7 @@ public struct OpenAICompatibleAdapter: ProviderAdapter {
                 // Ask for usage anyway so that it can be logged and billed; the extra chunk is removed.
                 strip = true
                 options["include_usage"] = .bool(true)
-                replacements.append(("stream_options", JSONText.value(.object(options))))
+                replacements.append(("stream_options", JSONValue.object(options).canonicalJSON))
             }
         }
         let path = request.operation == .chatCompletions ? chatPath : embeddingsPath

@@ -66,10 +66,16 @@ extension JSONValue {
     /// Byte for byte what `JSONEncoder` with `[.sortedKeys, .withoutEscapingSlashes]` writes for
     /// the `Codable` conformance above, including its failure: a non-finite number, or arrays and
     /// objects nested 512 deep, make the whole text `null`.
-    public var canonicalJSON: String { JSONWriter.write(self, sortedKeys: true) }
+    public var canonicalJSON: String { JSONWriter.write(self, keyOrder: .utf8) }
 
     /// Like ``canonicalJSON`` but with object members in dictionary order (not stable between processes).
-    public var compactJSON: String { JSONWriter.write(self, sortedKeys: false) }
+    public var compactJSON: String { JSONWriter.write(self, keyOrder: .dictionary) }
+
+    /// Like ``canonicalJSON`` but with each object's keys ordered by `precedes`: for wire formats
+    /// whose fields have a conventional order (OpenAI's `id`, `object`, `created`, ...).
+    public func compactJSON(orderingKeysBy precedes: @escaping (String, String) -> Bool) -> String {
+        JSONWriter.write(self, keyOrder: .custom(precedes))
+    }
 }
 
 /// The serializer behind ``JSONValue/canonicalJSON``.
@@ -79,11 +85,18 @@ private struct JSONWriter {
 
     struct Unencodable: Error {}
 
-    var out: [UInt8] = []
-    let sortedKeys: Bool
+    enum KeyOrder {
+        case dictionary
+        /// By UTF-8 bytes, as `JSONEncoder`'s `.sortedKeys`.
+        case utf8
+        case custom((String, String) -> Bool)
+    }
 
-    static func write(_ value: JSONValue, sortedKeys: Bool) -> String {
-        var writer = JSONWriter(sortedKeys: sortedKeys)
+    var out: [UInt8] = []
+    let keyOrder: KeyOrder
+
+    static func write(_ value: JSONValue, keyOrder: KeyOrder) -> String {
+        var writer = JSONWriter(keyOrder: keyOrder)
         writer.out.reserveCapacity(128)
         do {
             try writer.write(value, depth: 0)
@@ -113,27 +126,25 @@ private struct JSONWriter {
             guard depth + 1 < Self.maximumDepth else { throw Unencodable() }
             out.append(UInt8(ascii: "{"))
             var first = true
-            if sortedKeys {
+            func member(_ key: String, _ value: JSONValue) throws(Unencodable) {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                writeString(key)
+                out.append(UInt8(ascii: ":"))
+                try write(value, depth: depth + 1)
+            }
+            switch keyOrder {
+            case .dictionary:
+                for (key, value) in o { try member(key, value) }
+            case .utf8:
                 // Sorted by the keys' first eight UTF-8 bytes, then by all of them.
                 var members: [(prefix: UInt64, key: String, value: JSONValue)] = []
                 members.reserveCapacity(o.count)
-                for (key, member) in o { members.append((Self.utf8Prefix(key), key, member)) }
+                for (key, value) in o { members.append((Self.utf8Prefix(key), key, value)) }
                 members.sort { $0.prefix != $1.prefix ? $0.prefix < $1.prefix : Self.utf8Precedes($0.key, $1.key) }
-                for (_, key, member) in members {
-                    if !first { out.append(UInt8(ascii: ",")) }
-                    first = false
-                    writeString(key)
-                    out.append(UInt8(ascii: ":"))
-                    try write(member, depth: depth + 1)
-                }
-            } else {
-                for (key, member) in o {
-                    if !first { out.append(UInt8(ascii: ",")) }
-                    first = false
-                    writeString(key)
-                    out.append(UInt8(ascii: ":"))
-                    try write(member, depth: depth + 1)
-                }
+                for (_, key, value) in members { try member(key, value) }
+            case .custom(let precedes):
+                for key in o.keys.sorted(by: precedes) { try member(key, o[key]!) }
             }
             out.append(UInt8(ascii: "}"))
         }
