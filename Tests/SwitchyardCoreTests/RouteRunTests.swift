@@ -294,3 +294,25 @@ import Testing
         #expect(freeRun.pathDescription.hasPrefix("plan>free-limit>ab>"))
     }
 }
+
+/// Numbers from clients and upstreams reach `Int` only through checked conversions.
+@Suite struct NumberConversionTests {
+    @Test func intValueRefusesWhatAnIntCannotHoldExactly() {
+        #expect(JSONValue.number(42).intValue == 42)
+        #expect(JSONValue.number(-3).intValue == -3)
+        #expect(JSONValue.number(1e20).intValue == nil)
+        #expect(JSONValue.number(2.5).intValue == nil)
+        #expect(JSONValue.string("7").intValue == nil)
+    }
+
+    @Test func budgetEstimatesPreferMaxCompletionTokensAndClampHugeValues() {
+        #expect(RequestFacts.estimatedOutputTokens(maxCompletionTokens: .number(200), maxTokens: .number(50)) == 200)
+        #expect(RequestFacts.estimatedOutputTokens(maxCompletionTokens: nil, maxTokens: .number(50)) == 50)
+        #expect(RequestFacts.estimatedOutputTokens(maxCompletionTokens: .number(1e300), maxTokens: nil) == 10_000_000)
+        #expect(RequestFacts.estimatedOutputTokens(maxCompletionTokens: .number(-5), maxTokens: nil) == 0)
+        #expect(RequestFacts.estimatedOutputTokens(maxCompletionTokens: .null, maxTokens: nil) == RequestFacts.defaultOutputTokens)
+        // explain's sample request estimates as the server does.
+        let facts = SampleRequest.facts(route: "r", metadata: [:], headers: [:], body: .object(["max_tokens": .number(1e30)]), model: nil)
+        #expect(facts.estimatedOutputTokens == 10_000_000)
+    }
+}

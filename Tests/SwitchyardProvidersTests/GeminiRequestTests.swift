@@ -177,3 +177,12 @@ import Testing
         #expect(batch["data"]?.arrayValue?[1]["index"] == .number(1))
     }
 }
+
+/// Out-of-range numbers in upstream bodies are read as absent, never converted with a trap.
+@Suite struct HugeNumberTests {
+    @Test func usageWithNumbersBeyondIntIsReadAsZero() throws {
+        let usage = try #require(UsageParser.usage(fromUsageObject: try JSONValue.parse(#"{"prompt_tokens":1e20,"completion_tokens":7}"#)))
+        #expect(usage.promptTokens == 0)
+        #expect(usage.completionTokens == 7)
+    }
+}

@@ -4,9 +4,6 @@ public enum SampleRequest {
         "messages": .array([.object(["role": .string("user"), "content": .string("Hello! Can you help me with my order?")])]),
     ])
 
-    /// Completion tokens assumed when the body has no `max_tokens`.
-    public static let defaultOutputTokens = 1024
-
     /// `k=v` split at the first `=`; nil without one or with an empty key.
     public static func assignment(_ text: String) -> (key: String, value: String)? {
         guard let eq = text.firstIndex(of: "="), eq != text.startIndex else { return nil }
@@ -19,12 +16,9 @@ public enum SampleRequest {
     }
 
     public static func facts(route: String, metadata: [String: JSONValue], headers: [String: String], body: JSONValue, model: String?) -> RequestFacts {
-        let outputTokens = body["max_tokens"]?.numberValue.map { Int(max(0, min($0, 1e7))) }
-            ?? body["max_completion_tokens"]?.numberValue.map { Int(max(0, min($0, 1e7))) }
-            ?? defaultOutputTokens
-        return RequestFacts(
+        RequestFacts(
             metadata: metadata, headers: headers, body: body, model: model ?? "dynamic/\(route)", gateway: "default",
-            // About four characters per token.
-            estimatedInputTokens: max(1, body.canonicalJSON.utf8.count / 4), estimatedOutputTokens: outputTokens)
+            estimatedInputTokens: RequestFacts.estimatedInputTokens(bodyBytes: body.canonicalJSON.utf8.count),
+            estimatedOutputTokens: RequestFacts.estimatedOutputTokens(maxCompletionTokens: body["max_completion_tokens"], maxTokens: body["max_tokens"]))
     }
 }

@@ -26,6 +26,21 @@ public struct RequestFacts: Sendable {
         self.estimatedOutputTokens = estimatedOutputTokens
     }
 
+    /// Completion tokens assumed when a request names no limit.
+    public static let defaultOutputTokens = 1024
+
+    /// What a budget reserves for the answer: `max_completion_tokens`, else `max_tokens` (bounded
+    /// to 10^7; anything else a number can say is clamped, never trapped on), else the default.
+    public static func estimatedOutputTokens(maxCompletionTokens: JSONValue?, maxTokens: JSONValue?) -> Int {
+        for value in [maxCompletionTokens, maxTokens] {
+            if let n = value?.numberValue, n.isFinite { return Int(max(0, min(n.rounded(.up), 1e7))) }
+        }
+        return defaultOutputTokens
+    }
+
+    /// About four bytes of request body per prompt token.
+    public static func estimatedInputTokens(bodyBytes: Int) -> Int { max(1, bodyBytes / 4) }
+
     /// The value at `path`, or nil when any step is missing.
     public func resolve(_ path: ValuePath) -> JSONValue? {
         var current: JSONValue

@@ -30,6 +30,12 @@ public enum JSONValue: Sendable, Hashable {
 
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var numberValue: Double? { if case .number(let n) = self { return n }; return nil }
+    /// A whole number that fits an `Int` exactly (|n| < 2^53); nil otherwise. `Int(someDouble)`
+    /// traps on values out of range, and numbers here come from clients and upstreams.
+    public var intValue: Int? {
+        guard case .number(let n) = self, n.rounded() == n, abs(n) < 9.007_199_254_740_992e15 else { return nil }
+        return Int(n)
+    }
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o }; return nil }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }

@@ -319,7 +319,7 @@ public enum GeminiTranslation {
         let message = e?["message"]?.stringValue ?? "Google AI Studio returned HTTP \(status)."
         let reason = e?["details"]?.arrayValue?.lazy.compactMap { $0["reason"]?.stringValue }.first
         var finalStatus = status
-        if status < 400, let c = e?["code"]?.numberValue, c >= 400 { finalStatus = Int(c) }
+        if status < 400, let c = e?["code"]?.intValue, (400...599).contains(c) { finalStatus = c }
         return (finalStatus, OpenAIChat.errorBody(message: message, type: type, code: reason.map(JSONValue.string) ?? .null))
     }
 
@@ -335,7 +335,7 @@ public enum GeminiTranslation {
         var dims: Int?
         switch o["dimensions"] {
         case nil, .null?: break
-        case .number(let n)? where n.rounded() == n && n >= 1: dims = Int(n)
+        case .number(let n)? where n.rounded() == n && n >= 1 && n < 1e9: dims = Int(n)
         default: throw .invalid("dimensions", "'dimensions' must be a positive integer.")
         }
         func content(_ text: String) -> JSONValue { .object(["parts": .array([.object(["text": .string(text)])])]) }

@@ -178,8 +178,5 @@ enum TranslationSupport {
         return String(repeating: "0", count: 16 - s.count) + s
     }
 
-    static func int(_ v: JSONValue?) -> Int {
-        if case .number(let n)? = v, n.isFinite { return Int(n) }
-        return 0
-    }
+    static func int(_ v: JSONValue?) -> Int { v?.intValue ?? 0 }
 }

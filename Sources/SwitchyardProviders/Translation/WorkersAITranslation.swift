@@ -117,7 +117,7 @@ public enum WorkersAITranslation {
     public static func error(status: Int, body: JSONValue?) -> (status: Int, body: JSONValue) {
         let first = body?["errors"]?.arrayValue?.first
         let message = first?["message"]?.stringValue ?? body?["error"]?.stringValue ?? "Workers AI returned HTTP \(status)."
-        let code: JSONValue = first?["code"]?.numberValue.map { .string(String(Int($0))) } ?? .null
+        let code: JSONValue = first?["code"]?.intValue.map { .string(String($0)) } ?? .null
         return (status, OpenAIChat.errorBody(message: message, type: OpenAIChat.errorType(status: status), code: code))
     }
 }

@@ -100,8 +100,8 @@ public struct GatewayResponder: HTTPResponder {
         case .chatCompletions, .embeddings:
             let operation: UpstreamOperation = endpoint == .embeddings ? .embeddings : .chatCompletions
             let providers = state.providers
-            return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body in
-                GatewayControls.compatScope(endpoint: endpoint.rawValue, body: body, auth: auth, request: request, providers: providers)
+            return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body, metadata in
+                GatewayControls.compatScope(endpoint: endpoint.rawValue, body: body, metadata: metadata, auth: auth, request: request, providers: providers)
             }) { request, record in
                 try await handler.complete(request, operation: operation, auth: auth, record: &record)
             }
@@ -132,7 +132,7 @@ public struct GatewayResponder: HTTPResponder {
         let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
         try state.checkRateLimit(gateway: gatewayName, gateway)
         let handler = PassthroughHandler(state: state)
-        return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body in
+        return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body, _ in
             GatewayControls.passthroughScope(provider: provider, request: request, body: body, auth: auth)
         }) { request, record in
             try await handler.forward(request, provider: provider, rest: rest, auth: auth, record: &record)

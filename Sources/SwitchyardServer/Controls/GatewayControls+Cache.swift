@@ -70,7 +70,9 @@ extension GatewayControls {
     }
 
     /// The compat scope: the credential is the client's own key, else the stored key the alias names.
-    static func compatScope(endpoint: String, body: ByteBuffer, auth: ClientAuthentication, request: Request, providers: ProviderTable) -> CacheScope {
+    static func compatScope(
+        endpoint: String, body: ByteBuffer, metadata: [String: JSONValue], auth: ClientAuthentication, request: Request, providers: ProviderTable
+    ) -> CacheScope {
         let model = (try? JSONObjectBody(bytes: Array(body.readableBytesView)))?.value("model")?.stringValue
         let alias = request.headers[.cfAigByokAlias].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         let credential: String
@@ -81,7 +83,7 @@ extension GatewayControls {
             credential = "stored:\(alias):" + (provider?.keys[alias] ?? "")
         }
         // A dynamic route may branch on metadata: requests that could take another path do not share entries.
-        let variant = model?.hasPrefix("dynamic/") == true ? JSONValue.object(RequestMetadata.parse(request.headers[.cfAigMetadata])).canonicalJSON : ""
+        let variant = model?.hasPrefix("dynamic/") == true ? JSONValue.object(metadata).canonicalJSON : ""
         return CacheScope(target: "compat", path: endpoint, model: model, credential: credential + "\n" + variant)
     }
 
@@ -108,7 +110,7 @@ extension GatewayControls {
     /// its key; a successful (2xx) answer is stored once its body has been sent completely.
     func cached(
         _ request: Request, gatewayName: String, gateway: GatewayState.Gateway, state: GatewayState, record: inout RequestRecord,
-        scope makeScope: (ByteBuffer) -> CacheScope,
+        scope makeScope: (_ body: ByteBuffer, _ metadata: [String: JSONValue]) -> CacheScope,
         _ handler: (Request, inout RequestRecord) async throws -> Response
     ) async throws -> Response {
         try begin(request, record: record)
@@ -119,7 +121,7 @@ extension GatewayControls {
         guard policy.ttl > 0, request.method == .post else {
             return try await handler(request, &record)
         }
-        let key = Self.cacheKey(gateway: gatewayName, scope: makeScope(body), body: body, customKey: policy.customKey)
+        let key = Self.cacheKey(gateway: gatewayName, scope: makeScope(body, record.observation.metadata), body: body, customKey: policy.customKey)
         let now = self.now()
         let lookup: ResponseCache.Lookup = policy.skip ? .lead(ResponseCache.Flight()) : cache.lookup(key, now: now)
         switch lookup {

@@ -70,7 +70,8 @@ final class GatewayControls: Sendable {
         let secrets = SecretRedactor.requestSecrets(request)
         record.observation.update {
             $0.customCost = customCost
-            $0.metadata = metadata
+            $0.metadata = metadata ?? [:]
+            $0.metadataIsMalformed = metadata == nil
             $0.requestSecrets = secrets
         }
     }

@@ -17,6 +17,8 @@ final class RequestObservation: Sendable {
         var requestBody: ByteBuffer?
         var upstreamStart: ContinuousClock.Instant?
         var metadata: [String: JSONValue] = [:]
+        /// `cf-aig-metadata` was present but not a JSON object.
+        var metadataIsMalformed = false
         var customCost: CustomCost?
         var requestSecrets: [String] = []
         /// The whole body of a response built from bytes in memory (`ResponseBody(byteBuffer:)`):
@@ -47,6 +49,18 @@ final class RequestObservation: Sendable {
     /// The handler is about to call the provider: the rest of the request's time is upstream time.
     func answered(with body: ByteBuffer) {
         state.withLock { $0.bufferedBody = body }
+    }
+
+    /// The request's metadata, parsed once by `GatewayControls.begin`.
+    var metadata: [String: JSONValue] { state.withLock { $0.metadata } }
+
+    /// The metadata a dynamic route decides on: 400/2043 when the header was not a JSON object.
+    func routeMetadata(header: String?) throws(GatewayError) -> [String: JSONValue] {
+        let (metadata, malformed) = state.withLock { ($0.metadata, $0.metadataIsMalformed) }
+        if malformed, let header {
+            throw .invalidRequest("cf-aig-metadata must be a flat JSON object, got '\(header.prefix(200))'")
+        }
+        return metadata
     }
 
     func upstreamStarted() {
@@ -92,11 +106,12 @@ struct CustomCost: Sendable, Hashable {
 }
 
 enum RequestMetadata {
-    /// `cf-aig-metadata` as routes read it (RouteCatalog's RequestFacts): a flat JSON object, the
-    /// first five keys, `cf.*` dropped, nested values skipped. Unparsable text is ignored here
-    /// (dynamic routes reject it with 400).
-    static func parse(_ header: String?) -> [String: JSONValue] {
-        guard let header, let object = (try? JSONValue.parse(header))?.objectValue else { return [:] }
+    /// `cf-aig-metadata` as logs, cache keys and routes read it: a flat JSON object, the first five
+    /// keys, `cf.*` dropped, nested values skipped. Empty without the header; nil when it is not a
+    /// JSON object (logs ignore it, dynamic routes answer 400).
+    static func parse(_ header: String?) -> [String: JSONValue]? {
+        guard let header else { return [:] }
+        guard let object = (try? JSONValue.parse(header))?.objectValue else { return nil }
         var out: [String: JSONValue] = [:]
         for key in object.keys.sorted().prefix(5) where !key.hasPrefix("cf.") {
             if let value = object[key], value.objectValue == nil, value.arrayValue == nil { out[key] = value }

@@ -45,8 +45,9 @@ struct CompatHandler {
         var fixedPlan: FixedAttempts?
         if target.provider == "dynamic" {
             let graph = try state.routes.graph(named: target.model)
-            let facts = try RequestFacts(
-                headers: request.headers.map { ($0.name.canonicalName, $0.value) }, metadataHeader: request.headers[.cfAigMetadata],
+            let facts = RequestFacts(
+                headers: request.headers.map { ($0.name.canonicalName, $0.value) },
+                metadata: try record.observation.routeMetadata(header: request.headers[.cfAigMetadata]),
                 body: body, reads: graph.bodyReads, model: model, gateway: record.gateway ?? "default"
             )
             routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next())

@@ -68,18 +68,9 @@ struct RouteAttemptPlan: AttemptPlan {
 }
 
 extension RequestFacts {
-    /// What a route decides on, from the request: `cf-aig-metadata` (flat, first five entries),
-    /// lowercased headers, the body, and token estimates for budget reservations.
-    init(headers fields: [(String, String)], metadataHeader: String?, body: JSONObjectBody, reads: BodyReads, model: String, gateway: String) throws(GatewayError) {
-        var metadata: [String: JSONValue] = [:]
-        if let metadataHeader {
-            guard let object = (try? JSONValue.parse(metadataHeader))?.objectValue else {
-                throw .invalidRequest("cf-aig-metadata must be a flat JSON object, got '\(metadataHeader.prefix(200))'")
-            }
-            for key in object.keys.sorted().prefix(5) where !key.hasPrefix("cf.") {
-                if let value = object[key], value.objectValue == nil, value.arrayValue == nil { metadata[key] = value }
-            }
-        }
+    /// What a route decides on, from the request: its metadata (`RequestMetadata`), lowercased
+    /// headers, the body members the route reads, and token estimates for budget reservations.
+    init(headers fields: [(String, String)], metadata: [String: JSONValue], body: JSONObjectBody, reads: BodyReads, model: String, gateway: String) {
         let tree: JSONValue
         switch reads {
         case .none: tree = .object([:])
@@ -89,10 +80,10 @@ extension RequestFacts {
             tree = .object(members)
         case .whole: tree = (try? JSONValue.parse(bytes: body.bytes)) ?? .object([:])
         }
-        let maxTokens = (body.value("max_completion_tokens") ?? body.value("max_tokens"))?.numberValue.map { Int($0) }
         self.init(
-            metadata: metadata, headers: Dictionary(fields, uniquingKeysWith: { first, _ in first }), body: tree,
-            model: model, gateway: gateway, estimatedInputTokens: body.bytes.count / 4, estimatedOutputTokens: maxTokens ?? 1024
+            metadata: metadata, headers: Dictionary(fields, uniquingKeysWith: { first, _ in first }), body: tree, model: model, gateway: gateway,
+            estimatedInputTokens: RequestFacts.estimatedInputTokens(bodyBytes: body.bytes.count),
+            estimatedOutputTokens: RequestFacts.estimatedOutputTokens(maxCompletionTokens: body.value("max_completion_tokens"), maxTokens: body.value("max_tokens"))
         )
     }
 }
