@@ -157,7 +157,7 @@ import Testing
     @Test func lruEvictsBeyondTheSizeBound() {
         let cache = ResponseCache(maxBytes: 3 * 1300)
         func entry() -> ResponseCache.Entry {
-            .init(status: 200, headers: [], chunks: [ByteBuffer(repeating: 0, count: 1000)], usage: nil, provider: nil, model: nil,
+            .init(status: 200, headers: [], body: ByteBuffer(repeating: 0, count: 1000), usage: nil, provider: nil, model: nil,
                   step: 0, route: nil, routePath: nil, expiresAt: 100)
         }
         for key in ["a", "b", "c"] {

@@ -170,32 +170,23 @@ extension GatewayControls {
         }
         headers[.cfAigCacheStatus] = "HIT"
         state.logRequest(record, status: entry.status, usage: entry.usage, note: "cache hit")
-        let chunks = entry.chunks
-        if chunks.count == 1 {
-            record.observation.answered(with: chunks[0])
-            return Response(status: .init(code: entry.status), headers: headers, body: .init(byteBuffer: chunks[0]))
-        }
-        let length = chunks.reduce(0) { $0 + $1.readableBytes }
-        return Response(status: .init(code: entry.status), headers: headers, body: ResponseBody(contentLength: length) { writer in
-            for chunk in chunks { try await writer.write(chunk) }
-            try await writer.finish(nil)
-        })
+        return record.observation.bufferedResponse(status: .init(code: entry.status), headers: headers, body: entry.body)
     }
 
     /// Forwards the leader's answer and keeps its chunks; stores them only when the body ended normally.
+    private static let perRequestHeaders: Set<String> = ["cf-aig-log-id", "cf-aig-event-id", "cf-aig-cache-status", "content-length", "transfer-encoding", "date"]
+
     private func store(_ response: Response, key: String, flight: ResponseCache.Flight, ttl: Double, record: RequestRecord) -> Response {
-        let perRequest: Set<String> = ["cf-aig-log-id", "cf-aig-event-id", "cf-aig-cache-status", "content-length", "transfer-encoding", "date"]
         let headers = response.headers.compactMap { f -> (String, String)? in
-            perRequest.contains(f.name.canonicalName) ? nil : (f.name.canonicalName, f.value)
+            Self.perRequestHeaders.contains(f.name.canonicalName) ? nil : (f.name.canonicalName, f.value)
         }
         let status = Int(response.status.code)
         let cache = self.cache
         let now = self.now
-        let observed = record.observation.snapshot
-        if let buffered = observed.bufferedBody, response.body.contentLength == buffered.readableBytes {
+        if let buffered = record.observation.bufferedBody(of: response) {
             // Complete already: stored now, and the response keeps its single-write body.
             cache.complete(key, flight: flight, entry: buffered.readableBytes > cache.maxBytes ? nil : ResponseCache.Entry(
-                status: status, headers: headers, chunks: [buffered], usage: observed.usage, provider: record.provider, model: record.model,
+                status: status, headers: headers, body: buffered, usage: record.observation.snapshot.usage, provider: record.provider, model: record.model,
                 step: record.step, route: record.route, routePath: record.routePath, expiresAt: now() + ttl
             ))
             return response
@@ -214,9 +205,11 @@ extension GatewayControls {
                 cache.complete(key, flight: flight, entry: nil)
                 return
             }
+            var joined = ByteBufferAllocator().buffer(capacity: kept.reduce(0) { $0 + $1.readableBytes })
+            for chunk in kept { joined.writeImmutableBuffer(chunk) }
             let observed = record.observation.snapshot
             cache.complete(key, flight: flight, entry: ResponseCache.Entry(
-                status: status, headers: headers, chunks: kept, usage: observed.usage, provider: record.provider, model: record.model,
+                status: status, headers: headers, body: joined, usage: observed.usage, provider: record.provider, model: record.model,
                 step: record.step, route: record.route, routePath: record.routePath, expiresAt: now() + ttl
             ))
         }

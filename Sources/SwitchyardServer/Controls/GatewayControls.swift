@@ -96,9 +96,10 @@ final class GatewayControls: Sendable {
         var response = response
         let body = response.body
         let observed = record.observation.snapshot
-        if let buffered = observed.bufferedBody, body.contentLength == buffered.readableBytes {
+        if let buffered = record.observation.bufferedBody(of: response) {
             // The whole body is in memory: observe it now and leave the response as Hummingbird
-            // writes it fastest (one write of head, body and end).
+            // writes it fastest (one write of head, body and end). The record's duration ends when
+            // the answer is handed over, before that one write.
             if (200..<300).contains(status) {
                 tap.observe(buffered)
                 finish(info, tap: tap, note: nil)

@@ -47,8 +47,18 @@ final class RequestObservation: Sendable {
     }
 
     /// The handler is about to call the provider: the rest of the request's time is upstream time.
-    func answered(with body: ByteBuffer) {
+    /// A response whose whole body is in memory. Recorded here, `GatewayControls` observes,
+    /// redacts and caches it at once and leaves the response as Hummingbird writes it fastest (head,
+    /// body and end in one write) instead of wrapping its body in a closure. Every handler's
+    /// in-memory answer is built here, so the recorded body is the response's.
+    func bufferedResponse(status: HTTPResponse.Status, headers: HTTPFields, body: ByteBuffer) -> Response {
         state.withLock { $0.bufferedBody = body }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: body))
+    }
+
+    /// The body recorded by `bufferedResponse`, if `response` is still the one that carries it.
+    func bufferedBody(of response: Response) -> ByteBuffer? {
+        state.withLock { $0.bufferedBody }.flatMap { response.body.contentLength == $0.readableBytes ? $0 : nil }
     }
 
     /// The request's metadata, parsed once by `GatewayControls.begin`.

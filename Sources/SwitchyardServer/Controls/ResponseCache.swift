@@ -14,8 +14,8 @@ final class ResponseCache: Sendable {
         var status: Int
         /// Response headers minus the per-request ones (log id, event id, cache status, length).
         var headers: [(String, String)]
-        /// The body as the client received it, chunk by chunk (an SSE stream replays identically).
-        var chunks: [ByteBuffer]
+        /// The body as the client received it (a stream's chunks joined: it replays as one write).
+        var body: ByteBuffer
         var usage: Usage?
         var provider: String?
         var model: String?
@@ -24,7 +24,7 @@ final class ResponseCache: Sendable {
         var routePath: String?
         var expiresAt: Double
 
-        var size: Int { chunks.reduce(256) { $0 + $1.readableBytes } + headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count } }
+        var size: Int { 256 + body.readableBytes + headers.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count } }
     }
 
     enum Lookup: Sendable {

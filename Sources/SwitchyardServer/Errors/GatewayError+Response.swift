@@ -21,10 +21,11 @@ extension GatewayError {
     }
 
     func response(headers extra: HTTPFields = [:], observation: RequestObservation? = nil) -> Response {
-        observation?.answered(with: envelope)
         var headers = extra
         headers[.contentType] = "application/json"
         if let retryAfter { headers[.retryAfter] = String(retryAfter) }
-        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: envelope))
+        let body = envelope
+        if let observation { return observation.bufferedResponse(status: .init(code: status), headers: headers, body: body) }
+        return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: body))
     }
 }

@@ -106,8 +106,7 @@ struct CompatHandler {
             if headers[.contentType] == nil { headers[.contentType] = "application/json" }
             state.logRequest(record, status: outcome.status, usage: outcome.usage.usage)
             settlement?.settle(target: ModelTarget(provider: outcome.provider, model: outcome.model), usage: outcome.usage.usage, answered: (200..<300).contains(outcome.status))
-            record.observation.answered(with: buffer)
-            return Response(status: status, headers: headers, body: .init(byteBuffer: buffer))
+            return record.observation.bufferedResponse(status: status, headers: headers, body: buffer)
         case .stream(let events):
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
@@ -169,6 +168,6 @@ struct CompatHandler {
         var headers = record.headers()
         headers[.contentType] = "application/json"
         state.logRequest(record, status: 200)
-        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: body.canonicalJSON)))
+        return record.observation.bufferedResponse(status: .ok, headers: headers, body: ByteBuffer(string: body.canonicalJSON))
     }
 }

@@ -77,8 +77,7 @@ struct PassthroughHandler {
             }
             tap.observe(answer)
             state.logRequest(record, status: status, usage: tap.finish())
-            record.observation.answered(with: answer)
-            return Response(status: .init(code: status), headers: responseHeaders, body: .init(byteBuffer: answer))
+            return record.observation.bufferedResponse(status: .init(code: status), headers: responseHeaders, body: answer)
         }
         return Response(status: .init(code: status), headers: responseHeaders, body: ResponseBody { writer in
             var tap = tap
