@@ -117,6 +117,14 @@ import Testing
         #expect(SecretRedactor([]).redact("sk-live-12345678") == "sk-live-12345678")
     }
 
+    @Test func aRequestsSecretsJoinTheConfiguredOnesLongestFirst() {
+        let base = SecretRedactor(["sk-configured-0001"])
+        let withRequest = base.adding(["sk-configured-0001", "short", "sk-request-only-000002"])
+        #expect(withRequest.secrets == ["sk-request-only-000002", "sk-configured-0001"])
+        #expect(withRequest.redact("a sk-request-only-000002 b sk-configured-0001") == "a [REDACTED] b [REDACTED]")
+        #expect(base.adding(["sk-configured-0001", "tiny"]).secrets == base.secrets)
+    }
+
     @Test func bodySecretsAreFoundWhateverTheKeysCaseOrEscapes() {
         func secrets(_ json: String) -> [String] { SecretRedactor.bodySecrets(ByteBuffer(string: json)).sorted() }
         #expect(secrets(#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#) == [])

@@ -126,7 +126,7 @@ public struct GatewayResponder: HTTPResponder {
         guard let provider = state.providers.provider(pathSlug: providerSegment) else {
             if rest.isEmpty { throw GatewayError.notFound(request.uri.path) }
             throw GatewayError.invalidProvider(
-                "unknown provider '\(providerSegment)'" + (Suggestion.closest(to: providerSegment, in: state.providers.providers.map(\.pathSlug)).map { "; did you mean '\($0)'?" } ?? "")
+                "unknown provider '\(providerSegment)'" + (NameSuggestion.nearest(to: providerSegment, in: state.providers.providers.map(\.pathSlug)).map { "; did you mean '\($0)'?" } ?? "")
             )
         }
         let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)

@@ -72,7 +72,7 @@ private struct Reader {
             }
             if let allowed, !allowed.contains(key) {
                 let place = keyPath.isEmpty ? "" : " in \(keyPath)"
-                error(keyNode, "unknown key '\(key)'\(place)", suggestion: Suggestion.closest(to: key, in: allowed).map { "did you mean '\($0)'?" })
+                error(keyNode, "unknown key '\(key)'\(place)", suggestion: NameSuggestion.nearest(to: key, in: allowed).map { "did you mean '\($0)'?" })
                 continue
             }
             entries.append((key, keyNode, value))
@@ -322,7 +322,7 @@ private struct Reader {
                 if let text = string(v, at: "\(keyPath).kind") {
                     if let family = ProviderInfo.Family(rawValue: text) { s.kind = family } else {
                         let kinds = ["openai-compatible", "anthropic", "gemini", "workers-ai", "azure-openai"]
-                        error(v, "unknown provider kind '\(text)' in \(keyPath)", suggestion: Suggestion.closest(to: text, in: kinds).map { "did you mean '\($0)'?" })
+                        error(v, "unknown provider kind '\(text)' in \(keyPath)", suggestion: NameSuggestion.nearest(to: text, in: kinds).map { "did you mean '\($0)'?" })
                     }
                 }
             case "base_url":
@@ -365,7 +365,7 @@ private struct Reader {
         if ProviderCatalog.provider(slug: slug) == nil {
             if kindNode == nil {
                 error(keyNode, "unknown provider '\(slug)'; a custom provider needs 'kind: openai-compatible' and a base_url",
-                      suggestion: Suggestion.closest(to: slug, in: ProviderCatalog.slugs).map { "did you mean '\($0)'?" })
+                      suggestion: NameSuggestion.nearest(to: slug, in: ProviderCatalog.slugs).map { "did you mean '\($0)'?" })
                 return nil
             }
             if s.kind != nil, s.kind != .openAICompatible {
@@ -376,33 +376,5 @@ private struct Reader {
             }
         }
         return s
-    }
-}
-
-/// "Did you mean" for a misspelt name: the closest candidate within a small edit distance.
-enum Suggestion {
-    static func closest(to word: String, in candidates: [String]) -> String? {
-        let limit = max(1, min(3, word.count / 3))
-        var best: (String, Int)?
-        for c in candidates {
-            let d = distance(Array(word.lowercased()), Array(c.lowercased()))
-            if d <= limit, d < (best?.1 ?? .max) { best = (c, d) }
-        }
-        return best?.0
-    }
-
-    static func distance(_ a: [Character], _ b: [Character]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var previous = Array(0...b.count)
-        var current = [Int](repeating: 0, count: b.count + 1)
-        for i in 1...a.count {
-            current[0] = i
-            for j in 1...b.count {
-                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
-            }
-            swap(&previous, &current)
-        }
-        return previous[b.count]
     }
 }

@@ -14,16 +14,22 @@ struct SecretRedactor: Sendable {
 
     /// Longest first, so that a key containing another is replaced whole.
     let secrets: [String]
-    /// The same, as bytes: searched with `memmem`, not through Foundation's string search.
+    private let known: Set<String>
+    /// The same, as bytes: searched with `memchr`/`memcmp`, not through Foundation's string search.
     private let needles: [[UInt8]]
 
     init(_ secrets: some Sequence<String>) {
-        self.secrets = Set(secrets.filter { $0.utf8.count >= Self.minimumLength }).sorted { $0.utf8.count > $1.utf8.count }
+        known = Set(secrets.filter { $0.utf8.count >= Self.minimumLength })
+        self.secrets = known.sorted { $0.utf8.count > $1.utf8.count }
         needles = self.secrets.map { Array($0.utf8) }
     }
 
+    /// This redactor plus a request's own secrets. Called on most requests, so the configured
+    /// secrets are not sorted again: without a new secret (the request's key is usually a
+    /// configured one) it is this redactor itself.
     func adding(_ more: [String]) -> SecretRedactor {
-        more.isEmpty ? self : SecretRedactor(secrets + more)
+        let new = more.filter { $0.utf8.count >= Self.minimumLength && !known.contains($0) }
+        return new.isEmpty ? self : SecretRedactor(secrets + new)
     }
 
     func redact(_ text: String) -> String {

@@ -53,7 +53,7 @@ struct CompatHandler {
             routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next())
         } else {
             guard let provider = state.providers.provider(slug: target.provider) else {
-                let hint = Suggestion.closest(to: target.provider, in: state.providers.slugs).map { "; did you mean '\($0)'?" } ?? ""
+                let hint = NameSuggestion.nearest(to: target.provider, in: state.providers.slugs).map { "; did you mean '\($0)'?" } ?? ""
                 throw GatewayError.invalidProvider("unknown provider '\(target.provider)' in model '\(model)'\(hint)")
             }
             record.provider = provider.slug
