@@ -91,6 +91,8 @@ import Testing
         #expect(try reads("  c:\n    if: metadata.plan == \"paid\" && exists(headers.x-beta)\n    then: m\n    else: m\n") == .none)
         #expect(try reads("  c:\n    if: body.messages.length > 20 || body.temperature < 0.5\n    then: m\n    else: m\n") == .members(["messages", "temperature"]))
         #expect(try reads("  r:\n    rate: { limit: 5, per: 1m, key: body.user }\n    then: m\n") == .members(["user"]))
+        #expect(try reads("  b:\n    budget: { limit: 5, per: 1d, key: body.team }\n    then: m\n") == .members(["team"]))
+        #expect(try reads("  s:\n    split:\n      - 50%: m\n      - 50%: m\n    sticky: body.user\n") == .members(["user"]))
         #expect(try reads("  c:\n    if: not (body.length > 3)\n    then: m\n    else: m\n") == .whole)
         let cloudflare = try #require(RouteCompiler.compile(try Repo.source("routes/cloudflare-support.json")).graph)
         #expect(cloudflare.bodyReads == .none)

@@ -368,6 +368,17 @@ extension UpstreamTests {
             let events = Self.events(ByteBuffer(string: viaGateway ?? ""))
             #expect(events.last == "[DONE]")
             #expect(!events.contains { $0.contains("\"usage\":{") })
+            // The bytes are the provider's own: the same request straight to the fake upstream gives
+            // the same text, but for the per-request id and timestamp.
+            let raw = try await HTTPClient.shared.execute(
+                HTTPClientRequest(url: upstream.openAIBaseURL + "/chat/completions").with(headers: [:], body: ByteBuffer(string: body)), timeout: .seconds(5)
+            )
+            let direct = String(buffer: try await raw.body.collect(upTo: 1 << 20))
+            func normalised(_ text: String) -> String {
+                text.replacing(/chatcmpl-fake-\d+/, with: "ID").replacing(/"created":\d+/, with: #""created":T"#)
+            }
+            #expect(direct.contains("data: "))
+            #expect(normalised(viaGateway ?? "") == normalised(direct))
         }
     }
 }
@@ -439,7 +450,13 @@ extension UpstreamTests {
 extension UpstreamTests {
     @Test func metricsCountRequestsAndTokens() async throws {
         try await withGateway { _, client in
-            try await client.execute(uri: "/compat/chat/completions", method: .post, body: Self.chat("openai/gpt-4o")) { #expect($0.status == .ok) }
+            var usage: JSONValue?
+            try await client.execute(uri: "/compat/chat/completions", method: .post, body: Self.chat("openai/gpt-4o")) { response in
+                #expect(response.status == .ok)
+                usage = try Self.json(response.body)["usage"]
+            }
+            let prompt = try #require(usage?["prompt_tokens"]?.numberValue), completion = try #require(usage?["completion_tokens"]?.numberValue)
+            #expect(prompt > 0 && completion > 0)
             try await client.execute(uri: "/compat/chat/completions", method: .post, body: ByteBuffer(string: "{}")) { #expect($0.status == .badRequest) }
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
@@ -447,7 +464,9 @@ extension UpstreamTests {
                 let text = String(buffer: response.body)
                 #expect(text.contains(#"switchyard_requests_total{endpoint="compat/chat/completions",provider="openai",status="200"} 1"#), "\(text)")
                 #expect(text.contains(#"switchyard_requests_total{endpoint="compat/chat/completions",provider="none",status="400"} 1"#))
-                #expect(text.contains(#"switchyard_tokens_total{provider="openai",type="completion"}"#))
+                let metrics = try PrometheusText(text)
+                #expect(metrics.sum("switchyard_tokens_total", ["provider": "openai", "type": "prompt"]) == prompt)
+                #expect(metrics.sum("switchyard_tokens_total", ["provider": "openai", "type": "completion"]) == completion)
                 #expect(text.contains("switchyard_request_duration_seconds_bucket"))
             }
         }
@@ -481,6 +500,44 @@ extension UpstreamTests {
             try await client.execute(uri: "/v1/acct/default", method: .post, body: ByteBuffer(string: failing)) { response in
                 #expect(response.status == .tooManyRequests)
                 #expect(response.headers[HTTPField.Name("cf-aig-step")!] == "0")
+            }
+        }
+    }
+}
+
+extension UpstreamTests {
+    /// Error bodies that are not OpenAI's `{"error":{...}}` (vLLM's top-level shape, a proxy's plain
+    /// text) reach compat clients wrapped in it; passthrough clients get them as they came.
+    @Test func compatWrapsOtherErrorShapesEndToEnd() async throws {
+        let router = Router()
+        router.post("**") { request, _ -> Response in
+            if request.uri.path.hasSuffix("/plain/chat/completions") {
+                return Response(status: .badGateway, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: "Bad Gateway")))
+            }
+            let vllm = #"{"object":"error","message":"bad","type":"BadRequestError","param":null,"code":400}"#
+            return Response(status: .badRequest, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: vllm)))
+        }
+        let upstream = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await upstream.test(.live) { upstreamClient in
+            let port = try #require(upstreamClient.port)
+            var configuration = try ConfigurationParser.parse("""
+                providers:
+                  my-vllm: { kind: openai-compatible, base_url: "http://127.0.0.1:\(port)/v1" }
+                  my-proxy: { kind: openai-compatible, base_url: "http://127.0.0.1:\(port)/plain" }
+                """, environment: [:])
+            configuration.listen.port = 0
+            try await buildApplication(configuration: configuration, environment: [:]).test(.router) { client in
+                try await client.execute(uri: "/compat/chat/completions", method: .post, body: Self.chat("my-vllm/qwen")) { response in
+                    #expect(response.status == .badRequest)
+                    #expect(String(buffer: response.body) == #"{"error":{"code":400,"message":"bad","param":null,"type":"BadRequestError"}}"#)
+                }
+                try await client.execute(uri: "/compat/chat/completions", method: .post, body: Self.chat("my-proxy/qwen")) { response in
+                    #expect(response.status == .badGateway)
+                    #expect(String(buffer: response.body) == #"{"error":{"code":null,"message":"Bad Gateway","param":null,"type":"server_error"}}"#)
+                }
+                try await client.execute(uri: "/my-vllm/chat/completions", method: .post, body: Self.chat("qwen")) { response in
+                    #expect(String(buffer: response.body) == #"{"object":"error","message":"bad","type":"BadRequestError","param":null,"code":400}"#)
+                }
             }
         }
     }
