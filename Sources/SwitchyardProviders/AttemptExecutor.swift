@@ -54,13 +54,9 @@ public struct AttemptExecutor: Sendable {
             var retryAfter: Seconds?
             do {
                 let outcome = try await dispatcher.once(request, attempt: attempt, logger: logger)
+                // A 2xx whose body is not JSON has already thrown (2005) in `once`, and is retried as a connection failure.
                 if (200..<300).contains(outcome.status) {
-                    if case .buffered(let body) = outcome.body, outcome.usage.usage == nil, !Self.isJSON(body) {
-                        failure = .error(.unreachable(provider: attempt.provider.slug, reason: "malformed response body"))
-                        kind = .connection
-                    } else {
-                        return .served(outcome)
-                    }
+                    return .served(outcome)
                 } else {
                     failure = .response(outcome)
                     kind = .status(outcome.status)
@@ -85,9 +81,5 @@ public struct AttemptExecutor: Sendable {
             try await sleep(delay)
         }
         return .failed(failure)
-    }
-
-    static func isJSON(_ body: ByteBuffer) -> Bool {
-        (try? JSONSerialization.jsonObject(with: Data(body.readableBytesView), options: [.fragmentsAllowed])) != nil
     }
 }

@@ -114,11 +114,6 @@ public struct Dispatcher: Sendable {
         self.maxResponseBytes = maxResponseBytes
     }
 
-    public func dispatch(_ request: DispatchRequest, attempts: [DispatchAttempt], logger: Logger) async throws -> DispatchOutcome {
-        var plan = FixedAttempts(attempts)
-        return try await dispatch(request, plan: &plan, logger: logger)
-    }
-
     /// Tries the plan's attempts in order, each with its retries (`AttemptExecutor`: `RetryPolicy`'s
     /// retryable failures, backoff with jitter, `Retry-After` up to its cap), then the next one.
     /// Returns the first answer or the first non-retryable upstream error (a 4xx other than 408 and

@@ -26,8 +26,5 @@ public enum HeaderPolicy {
     }
 }
 
-extension Substring {
-    func trimmingCharacters(in set: CharacterSet) -> String { String(self).trimmingCharacters(in: set) }
-}
 
 import Foundation

@@ -75,21 +75,6 @@ public protocol StreamTranslator: Sendable {
     var usage: Usage? { get }
 }
 
-/// A family without a compat translation: passthrough works, compat does not.
-struct UnsupportedAdapter: ProviderAdapter {
-    let family: ProviderInfo.Family
-
-    func prepare(_ request: AdapterRequest, provider: UpstreamProvider) throws(GatewayError) -> PreparedRequest {
-        throw .invalidProvider("provider '\(provider.slug)' (\(family.rawValue) format) is not available on the compat endpoint yet; use the passthrough path /\(provider.pathSlug)/...")
-    }
-    func translateResponse(_ body: ByteBuffer, request: AdapterRequest) -> ByteBuffer? { body }
-    func translateError(status: Int, body: ByteBuffer, provider: UpstreamProvider) -> (status: Int, body: ByteBuffer) {
-        (status, OpenAIErrorBody.normalize(status: status, body: body))
-    }
-    func makeStreamTranslator(request: AdapterRequest, prepared: PreparedRequest) -> any StreamTranslator { OpenAIStreamTranslator(stripUsageChunk: false) }
-    var modelsPath: String? { nil }
-}
-
 extension AdapterRequest {
     /// The whole OpenAI body with the route's overrides applied, for adapters that rebuild the request.
     public func openAIJSON() throws(TranslationError) -> JSONValue {

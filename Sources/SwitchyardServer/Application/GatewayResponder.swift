@@ -31,7 +31,6 @@ public struct GatewayResponder: HTTPResponder {
         // Observed (metrics, request log, error-body redaction): the gateway endpoints of a known gateway.
         let isAdmin = AdminAPI.isAdminPath(request.uri.path)
         let observed = isAdmin ? nil : path.gateway.flatMap { state.gateways[$0] }
-        if isAdmin { record.endpoint = "admin" }
         record.endpoint = path.endpointLabel
         do {
             if let response = try await AdminAPI(state: state).respond(request) { return response }

@@ -87,11 +87,14 @@ extension GatewayControls {
         return CacheScope(target: "compat", path: endpoint, model: model, credential: credential + "\n" + variant)
     }
 
+    /// Every provider credential header, sorted (the key must not depend on the order they came in).
+    private static let credentialHeaderNames = UpstreamProvider.credentialHeaders.sorted().map { ($0, HTTPField.Name($0)!) }
+
     /// The passthrough scope: the path with its query, and the client's credential headers or the stored key.
     static func passthroughScope(provider: UpstreamProvider, request: Request, body: ByteBuffer, auth: ClientAuthentication) -> CacheScope {
         var credential = ""
-        for name in UpstreamProvider.credentialHeaders.sorted() {
-            guard let value = request.headers[HTTPField.Name(name)!] else { continue }
+        for (name, field) in Self.credentialHeaderNames {
+            guard let value = request.headers[field] else { continue }
             if name == "authorization", auth.authorizationIsGatewayToken { continue }
             if auth.gatewayTokenKeyHeaders.contains(name) { continue }
             credential += "\(name)=\(value)\n"

@@ -65,6 +65,8 @@ public final class GatewayMetrics: Sendable {
         let tokensIn: CoreMetrics.Counter
         let tokensOut: CoreMetrics.Counter
         let cost: CoreMetrics.FloatingPointCounter
+        let cacheHits: CoreMetrics.Counter
+        let cacheMisses: CoreMetrics.Counter
     }
 
     func request(
@@ -87,7 +89,9 @@ public final class GatewayMetrics: Sendable {
                 overhead: CoreMetrics.Timer(label: "switchyard_gateway_overhead_seconds", dimensions: [("gateway", g)], factory: factory),
                 tokensIn: CoreMetrics.Counter(label: "switchyard_model_tokens_total", dimensions: [("provider", p), ("model", m), ("direction", "in")], factory: factory),
                 tokensOut: CoreMetrics.Counter(label: "switchyard_model_tokens_total", dimensions: [("provider", p), ("model", m), ("direction", "out")], factory: factory),
-                cost: CoreMetrics.FloatingPointCounter(label: "switchyard_cost_usd_total", dimensions: [("provider", p), ("model", m)], factory: factory)
+                cost: CoreMetrics.FloatingPointCounter(label: "switchyard_cost_usd_total", dimensions: [("provider", p), ("model", m)], factory: factory),
+                cacheHits: CoreMetrics.Counter(label: "switchyard_cache_requests_total", dimensions: [("gateway", g), ("result", "hit")], factory: factory),
+                cacheMisses: CoreMetrics.Counter(label: "switchyard_cache_requests_total", dimensions: [("gateway", g), ("result", "miss")], factory: factory)
             )
         }
         h.requests.increment()
@@ -102,9 +106,10 @@ public final class GatewayMetrics: Sendable {
             h.tokensOut.increment(by: usage.completionTokens)
         }
         if cost > 0 { h.cost.increment(by: cost) }
-        if let cacheStatus {
-            CoreMetrics.Counter(label: "switchyard_cache_requests_total", dimensions: [("gateway", labels.gateway), ("result", cacheStatus == .hit ? "hit" : "miss")], factory: factory)
-                .increment()
+        switch cacheStatus {
+        case .hit?: h.cacheHits.increment()
+        case .miss?: h.cacheMisses.increment()
+        case nil: break
         }
     }
 
@@ -170,8 +175,6 @@ public final class GatewayMetrics: Sendable {
         CoreMetrics.Gauge(label: "switchyard_log_records_dropped", factory: factory).record(dropped)
         CoreMetrics.Gauge(label: "switchyard_log_records_written", factory: factory).record(written)
     }
-
-    public func scrape() -> String { registry.emitToString() }
 }
 
 /// Metric handles by label values, made once each. Bounded: every label value comes from a

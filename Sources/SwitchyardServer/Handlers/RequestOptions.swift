@@ -73,9 +73,9 @@ struct ClientAuthentication: Sendable {
         authorizationIsGatewayToken = isToken
         clientBearer = isToken ? nil : bearer
         var keyHeaders: Set<String> = []
-        for name in ["x-api-key", "x-goog-api-key", "api-key"] {
-            if let value = headers[HTTPField.Name(name)!], gateway.tokens.contains(value.trimmingCharacters(in: .whitespaces)) {
-                keyHeaders.insert(name)
+        for name in Self.providerKeyHeaders {
+            if let value = headers[name], gateway.tokens.contains(value.trimmingCharacters(in: .whitespaces)) {
+                keyHeaders.insert(name.canonicalName)
             }
         }
         gatewayTokenKeyHeaders = keyHeaders
@@ -88,6 +88,9 @@ struct ClientAuthentication: Sendable {
             }
         }
     }
+
+    /// Native SDKs' key headers, which may carry a gateway token instead of a provider key.
+    static let providerKeyHeaders = ["x-api-key", "x-goog-api-key", "api-key"].map { HTTPField.Name($0)! }
 
     /// The token of `Bearer <token>` (or of a bare token); nil for other schemes (`Basic ...`).
     static func bearerValue(_ header: String) -> String? {
