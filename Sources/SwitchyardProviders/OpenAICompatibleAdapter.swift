@@ -60,9 +60,9 @@ public struct OpenAIStreamTranslator: StreamTranslator {
             sawDone = true
             return ["[DONE]"]
         }
-        // Only chunks that mention usage are decoded; the rest are copied as they came.
-        guard event.data.contains("\"usage\"") || event.data.contains("x_groq"),
-              let chunk = try? JSONValue.parse(event.data) else { return [event.data] }
+        // Only chunks that carry a usage object are decoded; the rest are copied as they came. With
+        // include_usage every chunk says `"usage":null`, so the mention alone is not enough.
+        guard Self.carriesUsageObject(event.data), let chunk = try? JSONValue.parse(event.data) else { return [event.data] }
         if let found = UsageParser.usage(in: chunk) { usage = found }
         if stripUsageChunk, chunk["usage"]?.objectValue != nil, chunk["choices"]?.arrayValue?.isEmpty ?? true {
             return []
@@ -74,6 +74,31 @@ public struct OpenAIStreamTranslator: StreamTranslator {
         if sawDone { return [] }
         sawDone = true
         return ["[DONE]"]
+    }
+
+    /// `"usage"` followed by `:` and `{` (whitespace allowed between), or Groq's `x_groq` object.
+    static func carriesUsageObject(_ data: String) -> Bool {
+        let bytes = Array(data.utf8)
+        let usage = Array(#""usage""#.utf8), groq = Array("x_groq".utf8)
+        func matches(_ word: [UInt8], at i: Int) -> Bool {
+            i + word.count <= bytes.count && bytes[i..<(i + word.count)].elementsEqual(word)
+        }
+        func skipSpace(_ i: inout Int) { while i < bytes.count, bytes[i] == 0x20 || bytes[i] == 0x0A || bytes[i] == 0x0D || bytes[i] == 0x09 { i += 1 } }
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "x"), matches(groq, at: i) { return true }
+            if bytes[i] == UInt8(ascii: "\""), matches(usage, at: i) {
+                var j = i + usage.count
+                skipSpace(&j)
+                if j < bytes.count, bytes[j] == UInt8(ascii: ":") {
+                    j += 1
+                    skipSpace(&j)
+                    if j < bytes.count, bytes[j] == UInt8(ascii: "{") { return true }
+                }
+            }
+            i += 1
+        }
+        return false
     }
 }
 

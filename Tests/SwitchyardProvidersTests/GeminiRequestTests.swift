@@ -186,3 +186,20 @@ import Testing
         #expect(usage.completionTokens == 7)
     }
 }
+
+@Suite struct OpenAIStreamUsageTests {
+    @Test func onlyChunksWithAUsageObjectAreDecoded() {
+        #expect(OpenAIStreamTranslator.carriesUsageObject(#"{"choices":[],"usage":{"prompt_tokens":1}}"#))
+        #expect(OpenAIStreamTranslator.carriesUsageObject(#"{"choices":[],"usage" : {"prompt_tokens":1}}"#))
+        #expect(OpenAIStreamTranslator.carriesUsageObject(#"{"x_groq":{"usage":{"prompt_tokens":1}}}"#))
+        #expect(!OpenAIStreamTranslator.carriesUsageObject(#"{"choices":[{"delta":{"content":"hi"}}],"usage":null}"#))
+        #expect(!OpenAIStreamTranslator.carriesUsageObject(#"{"choices":[{"delta":{"content":"the \"usage\" of words"}}]}"#))
+    }
+
+    @Test func usageIsRecordedAndTheUsageChunkStrippedWhenNotAskedFor() {
+        var translator = OpenAIStreamTranslator(stripUsageChunk: true)
+        #expect(translator.translate(SSEEvent(event: nil, data: #"{"choices":[{"delta":{"content":"hi"}}],"usage":null}"#)).count == 1)
+        #expect(translator.translate(SSEEvent(event: nil, data: #"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}"#)).isEmpty)
+        #expect(translator.usage?.promptTokens == 3 && translator.usage?.completionTokens == 4)
+    }
+}
