@@ -25,3 +25,13 @@ enum ConfigurationFile {
         }
     }
 }
+
+/// `--config FILE`, shared by every command that reads the configuration.
+struct ConfigurationOption: ParsableArguments {
+    @Option(help: "Configuration file (default: switchyard.yaml if it exists).")
+    var config: String?
+
+    func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfiguration {
+        try ConfigurationFile.load(config, environment: environment)
+    }
+}

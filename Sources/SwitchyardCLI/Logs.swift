@@ -11,8 +11,7 @@ struct Logs: AsyncParsableCommand {
         discussion: "Newest first. Reads the storage file directly, so it works while the gateway runs (SQLite WAL)."
     )
 
-    @Option(help: "Configuration file (default: switchyard.yaml if it exists).")
-    var config: String?
+    @OptionGroup var configurationFile: ConfigurationOption
 
     @Option(help: "Only requests newer than this duration (15m, 1h, 2d).")
     var since: String?
@@ -35,7 +34,7 @@ struct Logs: AsyncParsableCommand {
     func run() async throws {
         guard (1...1000).contains(limit) else { throw ValidationError("--limit must be from 1 to 1000") }
         let environment = ProcessInfo.processInfo.environment
-        let storage = try ConfigurationFile.load(config, environment: environment).storage
+        let storage = try configurationFile.load(environment: environment).storage
         if storage != "memory", let file = SQLiteDatabase.path(fromStorageURL: storage), !FileManager.default.fileExists(atPath: file) {
             throw ValidationError("no request log at '\(file)' (storage: \(storage)); start the gateway first")
         }

@@ -12,11 +12,10 @@ struct RouteSelection: ParsableArguments {
     @Option(help: "The routes directory (default: the configuration's 'routes', else routes).")
     var routes: String?
 
-    @Option(help: "Configuration file (default: switchyard.yaml if it exists): routes directory, custom providers and price overrides.")
-    var config: String?
+    @OptionGroup var configurationFile: ConfigurationOption
 
     func graph() throws -> RouteGraph {
-        let configuration = try ConfigurationFile.load(config, environment: ProcessInfo.processInfo.environment)
+        let configuration = try configurationFile.load()
         return try RouteDirectory.graph(
             named: route, in: routes ?? configuration.routesDirectory, options: RouteCompilerOptions(configuration: configuration)
         )

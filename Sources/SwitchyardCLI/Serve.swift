@@ -13,8 +13,7 @@ struct Serve: AsyncParsableCommand {
         discussion: "Prints 'switchyard listening on http://HOST:PORT' once it accepts connections. SIGTERM or SIGINT stop it gracefully."
     )
 
-    @Option(help: "Configuration file (default: switchyard.yaml if it exists).")
-    var config: String?
+    @OptionGroup var configurationFile: ConfigurationOption
 
     @Option(help: "Directory of route files (default: the config's 'routes', else routes).")
     var routes: String?
@@ -30,7 +29,7 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        var configuration = try loadConfiguration(environment: environment)
+        var configuration = try configurationFile.load(environment: environment)
         if let host { configuration.listen.host = host }
         if let port {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
@@ -79,9 +78,5 @@ struct Serve: AsyncParsableCommand {
         groupConfiguration.maximumGracefulShutdownDuration = configuration.limits.shutdownGrace
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: groupConfiguration).run()
-    }
-
-    func loadConfiguration(environment: [String: String]) throws -> GatewayConfiguration {
-        try ConfigurationFile.load(config, environment: environment)
     }
 }

@@ -156,9 +156,9 @@ import Testing
         #expect(unknown.err.contains("unknown route 'custmer-support' in routes; did you mean 'customer-support'?"))
     }
 
-    /// `explain` and `graph` compile as `serve` does: the configuration's routes directory and custom providers.
+    /// `check`, `explain` and `graph` compile as `serve` does: the configuration's routes directory and custom providers.
     @Test(.enabled(if: binary != nil, "the switchyard binary is built by `swift build --build-tests`"))
-    func explainAndGraphReadTheConfiguration() throws {
+    func checkExplainAndGraphReadTheConfiguration() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir.appendingPathComponent("own-routes"), withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -169,6 +169,10 @@ import Testing
             providers:
               my-vllm: { kind: openai-compatible, base_url: "http://127.0.0.1:9/v1" }
             """.write(toFile: config, atomically: true, encoding: .utf8)
+        let checked = try Self.run(["check", "--config", config])
+        #expect(checked.status == 0 && checked.out == "1 route OK\n", "\(checked.out)")
+        let unconfigured = try Self.run(["check", dir.appendingPathComponent("own-routes").path])
+        #expect(unconfigured.status == 1 && unconfigured.out.contains("my-vllm"), "without the configuration my-vllm is unknown")
         for command in ["graph", "explain"] {
             let withConfig = try Self.run([command, "local", "--config", config])
             #expect(withConfig.status == 0, "\(command): \(withConfig.err)")
