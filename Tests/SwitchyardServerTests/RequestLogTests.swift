@@ -94,6 +94,22 @@ import Testing
         #expect(records.contains { $0.gateway == "quiet" && $0.requestBody?.contains("forced") == true })
     }
 
+    /// The universal endpoint's records carry its request like every other endpoint's; a header says
+    /// true or false in the configuration file's words (`on`).
+    @Test func universalRequestsAreLoggedWithTheirBody() async throws {
+        let h = try await ControlsHarness.run(keepLog: true, extra: "gateways: { quiet: { collect_logs: false } }") { client, h async throws in
+            let step = #"{"provider":"openai","endpoint":"chat/completions","headers":{},"query":{"model":"gpt-5-mini","messages":[{"role":"user","content":"universal-marker"}]}}"#
+            let r = try await client.post("/v1/acct/quiet", json: "[\(step)]", headers: [HTTPField.Name("cf-aig-collect-log")!: "on"])
+            #expect(r.status == .ok)
+        }
+        defer { h.removeDatabase() }
+        let records = try await h.allRecords()
+        #expect(records.count == 1)
+        let record = try #require(records.first)
+        #expect(record.requestSize > 0)
+        #expect(record.requestBody?.contains("universal-marker") == true)
+    }
+
     @Test func adminAPIQueriesFetchesAndPatches() async throws {
         let admin: HTTPFields = [.authorization: "Bearer admin-secret-token"]
         try await ControlsHarness.run(extra: "admin: { token: admin-secret-token }") { client, h async throws in

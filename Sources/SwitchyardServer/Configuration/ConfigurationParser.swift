@@ -124,13 +124,11 @@ private struct Reader {
 
     mutating func bool(_ node: Node, at keyPath: String) -> Bool? {
         guard let s = string(node, at: keyPath) else { return nil }
-        switch s.lowercased() {
-        case "true", "yes", "on": return true
-        case "false", "no", "off": return false
-        default:
+        guard let b = BooleanText.parse(s) else {
             error(node, "'\(keyPath)' must be true or false, found '\(s)'")
             return nil
         }
+        return b
     }
 
     mutating func int(_ node: Node, at keyPath: String, minimum: Int = 0) -> Int? {
@@ -376,5 +374,16 @@ private struct Reader {
             }
         }
         return s
+    }
+}
+
+/// The words a setting takes for true and false, in the configuration file and in `cf-aig-*` headers alike.
+enum BooleanText {
+    static func parse(_ text: String) -> Bool? {
+        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "true", "yes", "on", "1": true
+        case "false", "no", "off", "0": false
+        default: nil
+        }
     }
 }

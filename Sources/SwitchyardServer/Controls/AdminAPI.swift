@@ -156,7 +156,7 @@ struct AdminAPI {
             return .init(.field(field), op, .number(n))
         }
         if booleanFields.contains(field) {
-            guard let b = GatewayControls.bool(value) else { throw .invalidRequest("filter on \(field.rawValue) needs true or false, got '\(value.prefix(50))'") }
+            guard let b = BooleanText.parse(value) else { throw .invalidRequest("filter on \(field.rawValue) needs true or false, got '\(value.prefix(50))'") }
             return .init(.field(field), op, .bool(b))
         }
         return .init(.field(field), op, .string(value))

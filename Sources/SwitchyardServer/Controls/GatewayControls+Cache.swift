@@ -19,7 +19,7 @@ struct CachePolicy: Sendable {
 
     init(headers: HTTPFields, gatewayTTL: Double) throws(GatewayError) {
         customKey = headers[.cfAigCacheKey].flatMap { $0.isEmpty ? nil : $0 }
-        skip = (headers[.cfAigSkipCache] ?? headers[.cfSkipCache]).flatMap(GatewayControls.bool) ?? false
+        skip = (headers[.cfAigSkipCache] ?? headers[.cfSkipCache]).flatMap(BooleanText.parse) ?? false
         if let text = headers[.cfAigCacheTTL] ?? headers[.cfCacheTTL] {
             guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n == 0 || (60...Int(Self.maxTTL)).contains(n) else {
                 throw .invalidRequest("cf-aig-cache-ttl must be 0 or a number of seconds from 60 to 2592000 (30 days), got '\(text)'")

@@ -83,9 +83,9 @@ final class GatewayControls: Sendable {
     /// bodies (upstream's included) are redacted of every known key before they leave.
     func observe(_ response: Response, request: Request, record: RequestRecord, gateway: GatewayState.Gateway?) -> Response {
         let status = Int(response.status.code)
-        let collectHeader = request.headers[.cfAigCollectLog].flatMap(Self.bool)
+        let collectHeader = request.headers[.cfAigCollectLog].flatMap(BooleanText.parse)
         let collect = writer != nil && gateway != nil && (collectHeader ?? gateway?.settings.collectLogs ?? false)
-        let collectPayload = collect && request.headers[.cfAigCollectLogPayload].flatMap(Self.bool) != false
+        let collectPayload = collect && request.headers[.cfAigCollectLogPayload].flatMap(BooleanText.parse) != false
         let info = RequestInfo(
             record: record, status: status, collect: collect, collectPayload: collectPayload,
             userAgent: request.headers[.userAgent], path: request.uri.path,
@@ -218,13 +218,6 @@ final class GatewayControls: Sendable {
         return String(buffer: b)
     }
 
-    static func bool(_ text: String) -> Bool? {
-        switch text.trimmingCharacters(in: .whitespaces).lowercased() {
-        case "true", "1", "yes": true
-        case "false", "0", "no": false
-        default: nil
-        }
-    }
 }
 
 /// Counts and (up to `capture` bytes) keeps what the client received, and when the first byte went.

@@ -25,6 +25,8 @@ struct UniversalHandler {
     func handle(_ request: Request, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
         var request = request
         let buffer = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
+        // As `cached` does for the other endpoints: the log record's size and payload, and the keys to redact.
+        record.observation.update { $0.requestBody = buffer }
         guard let parsed = try? JSONValue.parse(bytes: buffer.readableBytesView) else {
             throw GatewayError.invalidRequest("the universal endpoint takes a JSON array of {provider, endpoint, headers, query} steps")
         }
