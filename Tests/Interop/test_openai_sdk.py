@@ -5,21 +5,9 @@ import httpx
 import openai
 import pytest
 
-from conftest import BASE_URL, GATEWAY_TOKEN, make_client
+from conftest import BASE_URL, GATEWAY_TOKEN, WEATHER_TOOL, make_client
 
 MESSAGES = [{"role": "user", "content": "hello gateway"}]
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}},
-            "required": ["city"],
-        },
-    },
-}
 
 
 def test_chat_completion(client):

@@ -4,22 +4,10 @@ import json
 import openai
 import pytest
 
-from conftest import GATEWAY_TOKEN, make_client
+from conftest import GATEWAY_TOKEN, WEATHER_TOOL, make_client
 
 MODELS = ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "google-ai-studio/gemini-2.5-flash", "workers-ai/@cf/meta/llama-3.1-8b-instruct"]
 MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello gateway"}]
-WEATHER_TOOL = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-            "required": ["city"],
-        },
-    },
-}
 
 
 @pytest.fixture
