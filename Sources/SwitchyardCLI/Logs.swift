@@ -38,7 +38,7 @@ struct Logs: AsyncParsableCommand {
         if storage != "memory", let file = SQLiteDatabase.path(fromStorageURL: storage), !FileManager.default.fileExists(atPath: file) {
             throw ValidationError("no request log at '\(file)' (storage: \(storage)); start the gateway first")
         }
-        let store = try RequestLogStorage.open(storage)
+        let store = try GatewayStorage.open(storage).database
         var query = RequestLogQuery(perPage: limit)
         if let since {
             guard let seconds = DurationText.parse(since) else { throw ValidationError("--since must be a duration such as 15m, 1h or 2d") }

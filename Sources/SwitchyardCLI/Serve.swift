@@ -58,8 +58,11 @@ struct Serve: AsyncParsableCommand {
 
         let limits: InMemoryLimitStore
         let limitPersister: LimitPersister?
+        let requestLog: SQLiteDatabase
         do {
-            (limits, limitPersister) = try await LimitStorage.open(backend: try LimitStorage.backend(configuration.storage), logger: logger)
+            let (database, durable) = try GatewayStorage.open(configuration.storage)
+            (limits, limitPersister) = try await LimitStorage.open(backend: durable ? database : nil, logger: logger)
+            requestLog = database
         } catch {
             LogOutput.standardOutput.flush()
             FileHandle.standardError.write(Data("switchyard: cannot open storage '\(configuration.storage)': \(error)\n".utf8))
@@ -67,7 +70,6 @@ struct Serve: AsyncParsableCommand {
         }
 
         let listenHost = configuration.listen.host
-        let requestLog = try RequestLogStorage.open(configuration.storage)
         let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, onServerRunning: { port in
             // Written unbuffered, after the log lines before it: scripts and tests wait for this line.
             LogOutput.standardOutput.flush()

@@ -26,22 +26,6 @@ struct LimitPersisterService: Service {
 /// The durable limit state of `serve`: the configured storage opened, the in-memory authority
 /// restored from it, and the persister that keeps it written.
 public enum LimitStorage {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
-    /// The backend for `storage` (nil for `memory`).
-    public static func backend(_ storage: String) throws -> (any LimitSnapshotStore)? {
-        if storage == "memory" { return nil }
-        if storage.hasPrefix("postgres://") || storage.hasPrefix("postgresql://") {
-            throw Failure(description: "PostgreSQL storage is not supported yet; use sqlite:<file> or memory")
-        }
-        guard let path = SQLiteDatabase.path(fromStorageURL: storage) else {
-            throw Failure(description: "'\(storage)' is not sqlite:<file> or memory")
-        }
-        return try SQLiteDatabase(path: path)
-    }
-
     /// A store restored from `backend`, and its persister (nil without a backend).
     public static func open(backend: (any LimitSnapshotStore)?, logger: Logger) async throws -> (InMemoryLimitStore, LimitPersister?) {
         let store = InMemoryLimitStore(trackChanges: backend != nil)
