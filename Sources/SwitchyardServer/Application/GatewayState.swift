@@ -21,7 +21,8 @@ final class GatewayState: Sendable {
     let logger: Logger
     /// Gateway-level rate limits (`gateways.<id>.rate_limit`).
     let limits: any LimitStore
-    let prices: PriceTable
+    /// The configured price table (built once, in `GatewayControls`).
+    var prices: PriceTable { controls.prices }
     /// One registry per application, shared by every metric (Controls/GatewayMetrics.swift).
     var metrics: GatewayMetrics { controls.metrics }
     /// Unix seconds; injected by tests.
@@ -38,7 +39,6 @@ final class GatewayState: Sendable {
     ) {
         self.splitSeeds = splitSeeds
         self.limits = limits
-        self.prices = PriceTable(overrides: configuration.pricing)
         self.now = now
         self.configuration = configuration
         var gateways: [String: Gateway] = [:]
