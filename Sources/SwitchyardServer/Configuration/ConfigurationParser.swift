@@ -131,13 +131,23 @@ private struct Reader {
         return b
     }
 
-    mutating func int(_ node: Node, at keyPath: String, minimum: Int = 0) -> Int? {
+    mutating func int(_ node: Node, at keyPath: String, minimum: Int = 0, maximum: Int = Int(Int32.max)) -> Int? {
         guard let s = string(node, at: keyPath) else { return nil }
-        guard let v = Int(s.replacingOccurrences(of: "_", with: "")), v >= minimum else {
-            error(node, "'\(keyPath)' must be a whole number of at least \(minimum), found '\(s)'")
+        guard let v = Int(s.replacingOccurrences(of: "_", with: "")), v >= minimum, v <= maximum else {
+            error(node, "'\(keyPath)' must be a whole number from \(minimum) to \(maximum), found '\(s)'")
             return nil
         }
         return v
+    }
+
+    /// A duration from 1 ms (0 with `allowZero`) to 7 days, as a `Duration`.
+    mutating func boundedDuration(_ node: Node, at keyPath: String, allowZero: Bool = false) -> Duration? {
+        guard let d = duration(node, at: keyPath, allowZero: allowZero) else { return nil }
+        guard d <= 7 * 86400, allowZero || d >= 0.001 else {
+            error(node, "'\(keyPath)' must be from \(allowZero ? "0" : "1ms") to 7d")
+            return nil
+        }
+        return .milliseconds(Int64((d * 1000).rounded()))
     }
 
     mutating func double(_ node: Node, at keyPath: String) -> Double? {
@@ -152,7 +162,7 @@ private struct Reader {
     /// Seconds as a number or a duration (`5m`); `allowZero` accepts `0`.
     mutating func duration(_ node: Node, at keyPath: String, allowZero: Bool) -> Seconds? {
         guard let s = string(node, at: keyPath) else { return nil }
-        if let n = Double(s), n >= 0, n.isFinite, allowZero || n > 0 { return n }
+        if let n = Double(s), n >= 0, n <= DurationText.maxSeconds, allowZero || n > 0 { return n }
         if let d = DurationText.parse(s) { return d }
         error(node, "'\(keyPath)' must be a duration such as 250ms, 20s, 5m, 1h or 1d, found '\(s)'")
         return nil
@@ -175,11 +185,12 @@ private struct Reader {
 
     mutating func read(_ root: Node, into c: inout GatewayConfiguration) {
         if case .scalar(let s) = root, s.string.isEmpty { return }
-        for (key, _, value) in mapping(root, at: "", allowed: ["listen", "routes", "storage", "gateways", "providers", "pricing", "limits", "admin", "logs", "cache"]) {
+        for (key, _, value) in mapping(root, at: "", allowed: ["listen", "routes", "storage", "gateways", "providers", "pricing", "limits", "admin", "logs", "cache", "metrics"]) {
             switch key {
             case "listen":
-                for (k, _, v) in mapping(value, at: "listen", allowed: ["host", "port"]) {
+                for (k, _, v) in mapping(value, at: "listen", allowed: ["host", "port", "allow_unauthenticated"]) {
                     if k == "host", let s = string(v, at: "listen.host") { c.listen.host = s }
+                    if k == "allow_unauthenticated", let b = bool(v, at: "listen.allow_unauthenticated") { c.listen.allowUnauthenticated = b }
                     if k == "port", let p = int(v, at: "listen.port") {
                         if p > 65535 { error(v, "'listen.port' must be at most 65535, found '\(p)'") } else { c.listen.port = p }
                     }
@@ -222,16 +233,38 @@ private struct Reader {
                     }
                 }
             case "limits":
-                for (k, _, v) in mapping(value, at: "limits", allowed: ["max_body_bytes", "request_timeout", "shutdown_grace", "upstream_connections_per_host"]) {
+                let keys = [
+                    "max_body_bytes", "request_timeout", "shutdown_grace", "upstream_connections_per_host", "header_read_timeout", "body_read_timeout",
+                    "idle_timeout", "max_connections", "max_universal_steps", "passthrough_methods", "max_limit_keys", "upstream_read_timeout",
+                ]
+                for (k, _, v) in mapping(value, at: "limits", allowed: keys) {
+                    let at = "limits.\(k)"
                     switch k {
-                    case "max_body_bytes": if let n = int(v, at: "limits.max_body_bytes", minimum: 1) { c.limits.maxBodyBytes = n }
-                    case "upstream_connections_per_host":
-                        if let n = int(v, at: "limits.upstream_connections_per_host", minimum: 1) { c.limits.upstreamConnectionsPerHost = n }
-                    case "request_timeout": if let d = duration(v, at: "limits.request_timeout", allowZero: false) { c.limits.requestTimeout = .milliseconds(Int64(d * 1000)) }
-                    default: if let d = duration(v, at: "limits.shutdown_grace", allowZero: true) { c.limits.shutdownGrace = .milliseconds(Int64(d * 1000)) }
+                    case "max_body_bytes": if let n = int(v, at: at, minimum: 1, maximum: 1 << 30) { c.limits.maxBodyBytes = n }
+                    case "upstream_connections_per_host": if let n = int(v, at: at, minimum: 1, maximum: 1 << 20) { c.limits.upstreamConnectionsPerHost = n }
+                    case "max_connections": if let n = int(v, at: at, minimum: 1, maximum: 1 << 20) { c.limits.maxConnections = n }
+                    case "max_universal_steps": if let n = int(v, at: at, minimum: 1, maximum: 100) { c.limits.maxUniversalSteps = n }
+                    case "max_limit_keys": if let n = int(v, at: at, minimum: 1, maximum: 100_000_000) { c.limits.maxLimitKeys = n }
+                    case "request_timeout": if let d = boundedDuration(v, at: at) { c.limits.requestTimeout = d }
+                    case "header_read_timeout": if let d = boundedDuration(v, at: at) { c.limits.headerReadTimeout = d }
+                    case "body_read_timeout": if let d = boundedDuration(v, at: at) { c.limits.bodyReadTimeout = d }
+                    case "idle_timeout": if let d = boundedDuration(v, at: at) { c.limits.idleTimeout = d }
+                    case "upstream_read_timeout": if let d = boundedDuration(v, at: at) { c.limits.upstreamReadTimeout = d }
+                    case "shutdown_grace": if let d = boundedDuration(v, at: at, allowZero: true) { c.limits.shutdownGrace = d }
+                    default:
+                        if let list = stringList(v, at: at) {
+                            let allowed = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+                            var methods: Set<String> = []
+                            for m in list {
+                                if allowed.contains(m.uppercased()) { methods.insert(m.uppercased()) } else {
+                                    error(v, "'\(at)' takes methods from \(allowed.joined(separator: ", ")), found '\(m)'")
+                                }
+                            }
+                            c.limits.passthroughMethods = methods
+                        }
                     }
                 }
-            case "admin", "logs", "cache":
+            case "admin", "logs", "cache", "metrics":
                 controls(key, value, into: &c.controls)
             default:
                 break
@@ -246,8 +279,12 @@ private struct Reader {
             for (k, _, v) in mapping(node, at: "admin", allowed: ["token"]) where k == "token" {
                 if let s = string(v, at: "admin.token"), !s.isEmpty { c.adminToken = s }
             }
+        case "metrics":
+            for (k, _, v) in mapping(node, at: "metrics", allowed: ["token"]) where k == "token" {
+                if let s = string(v, at: "metrics.token"), !s.isEmpty { c.metricsToken = s }
+            }
         case "logs":
-            for (k, _, v) in mapping(node, at: "logs", allowed: ["retention", "flush_interval", "queue_capacity", "max_payload_bytes"]) {
+            for (k, _, v) in mapping(node, at: "logs", allowed: ["retention", "flush_interval", "queue_capacity", "queue_max_bytes", "max_payload_bytes"]) {
                 switch k {
                 case "retention":
                     for (rk, _, rv) in mapping(v, at: "logs.retention", allowed: ["max_rows", "max_age"]) {
@@ -256,6 +293,7 @@ private struct Reader {
                     }
                 case "flush_interval": if let d = duration(v, at: "logs.flush_interval", allowZero: false) { c.logFlushInterval = d }
                 case "queue_capacity": if let n = int(v, at: "logs.queue_capacity", minimum: 1) { c.logQueueCapacity = n }
+                case "queue_max_bytes": if let n = int(v, at: "logs.queue_max_bytes", minimum: 1) { c.logQueueMaxBytes = n }
                 default: if let n = int(v, at: "logs.max_payload_bytes") { c.logMaxPayloadBytes = n }
                 }
             }

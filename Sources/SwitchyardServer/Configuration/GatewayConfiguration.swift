@@ -6,6 +6,9 @@ public struct GatewayConfiguration: Sendable {
     public struct Listen: Sendable, Hashable {
         public var host: String = "127.0.0.1"
         public var port: Int = 8787
+        /// `listen.allow_unauthenticated`: start on a non-loopback host although no gateway
+        /// requires a token and no admin token is set (`serve` refuses otherwise).
+        public var allowUnauthenticated = false
         public init(host: String = "127.0.0.1", port: Int = 8787) {
             self.host = host
             self.port = port
@@ -49,6 +52,22 @@ public struct GatewayConfiguration: Sendable {
         public var shutdownGrace: Duration = .seconds(30)
         /// Pooled keep-alive connections per upstream host (a soft limit: requests beyond it wait).
         public var upstreamConnectionsPerHost = 1024
+        /// A new connection must deliver a complete request head within this.
+        public var headerReadTimeout: Duration = .seconds(10)
+        /// From a request head to the end of its body.
+        public var bodyReadTimeout: Duration = .seconds(60)
+        /// A keep-alive connection waiting for its next request head is closed after this.
+        public var idleTimeout: Duration = .seconds(60)
+        /// Open client connections; beyond it new ones wait in the listen backlog.
+        public var maxConnections = 4096
+        /// Steps of one universal-endpoint request (400 beyond).
+        public var maxUniversalSteps = 10
+        /// Methods the provider-native passthrough forwards (405 for others).
+        public var passthroughMethods: Set<String> = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+        /// Distinct limit counters (rate windows and budgets) held at once; new keys beyond it are refused (429).
+        public var maxLimitKeys = 100_000
+        /// Silence between two reads of an upstream answer (head or body) before it is abandoned.
+        public var upstreamReadTimeout: Duration = .seconds(120)
         public init() {}
     }
 

@@ -11,6 +11,10 @@ public struct ControlsConfiguration: Sendable, Hashable {
     public var logFlushInterval: Seconds = 0.2
     /// `logs.queue_capacity`: records waiting for the writer; beyond it new records are dropped and counted.
     public var logQueueCapacity = 10_000
+    /// `logs.queue_max_bytes`: payload bytes waiting for the writer; beyond it new records are dropped and counted.
+    public var logQueueMaxBytes = 64 << 20
+    /// `metrics.token`: when set, `/metrics` needs `Authorization: Bearer <token>`.
+    public var metricsToken: String?
     /// `logs.max_payload_bytes`: longer request/response bodies are cut in the log record.
     public var logMaxPayloadBytes = 256 << 10
     /// `cache.max_bytes`: the in-process response cache's size (LRU beyond it).
