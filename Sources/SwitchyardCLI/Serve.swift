@@ -27,6 +27,9 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Start the built-in fake provider and point every provider without a key at it (answers are simulated).")
     var demo = false
 
+    @Flag(help: "Listen on a non-loopback host although no gateway requires a token and no admin token is set.")
+    var allowUnauthenticated = false
+
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = try configurationFile.load(environment: environment)
@@ -36,6 +39,14 @@ struct Serve: AsyncParsableCommand {
             configuration.listen.port = port
         }
         if let routes { configuration.routesDirectory = routes }
+        if allowUnauthenticated { configuration.listen.allowUnauthenticated = true }
+        if let refusal = NetworkExposure.refusal(configuration) {
+            FileHandle.standardError.write(Data((refusal + "\n").utf8))
+            throw ExitCode(1)
+        }
+        if let warning = NetworkExposure.warning(configuration) {
+            FileHandle.standardError.write(Data((warning + "\n").utf8))
+        }
 
         LoggingSystem.bootstrap { BufferedLogHandler(label: $0, output: .standardOutput) }
         defer { LogOutput.standardOutput.flush() }

@@ -267,8 +267,7 @@ public struct Dispatcher: Sendable {
     /// raced against the request kept its memory until its deadline even when cancelled, which
     /// under load held 120 s worth of timers: bench/results/SOAK.md.)
     func execute(_ request: HTTPClientRequest, timeout: Duration, provider: String, logger: Logger) async throws -> HTTPClientResponse {
-        let (seconds, attoseconds) = timeout.components
-        let nanoseconds = seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        let nanoseconds = Self.nanoseconds(timeout)
         do {
             return try await client.execute(request, deadline: .now() + .nanoseconds(nanoseconds), logger: logger)
         } catch {
@@ -279,6 +278,15 @@ public struct Dispatcher: Sendable {
             if Task.isCancelled { throw CancellationError() }
             throw GatewayError.unreachable(provider: provider, reason: Self.describe(error))
         }
+    }
+
+    /// `timeout` in nanoseconds, saturated to 1 ns ... 1 day: a timeout can come from a header, a route
+    /// or the configuration, and `seconds * 1e9` must not trap whatever it says.
+    public static func nanoseconds(_ timeout: Duration) -> Int64 {
+        let (seconds, attoseconds) = timeout.components
+        guard seconds >= 0 else { return 1 }
+        guard seconds < 86400 else { return 86400 * 1_000_000_000 }
+        return max(1, seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
     }
 
     func collect(_ response: HTTPClientResponse, provider: String) async throws -> ByteBuffer {

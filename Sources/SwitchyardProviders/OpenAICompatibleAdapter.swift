@@ -111,7 +111,7 @@ public enum UsageParser {
 
     public static func usage(fromUsageObject u: JSONValue) -> Usage? {
         guard u.objectValue != nil else { return nil }
-        func int(_ v: JSONValue?) -> Int { v?.intValue ?? 0 }
+        func int(_ v: JSONValue?) -> Int { v?.tokenCount ?? 0 }
         return Usage(
             promptTokens: int(u["prompt_tokens"]),
             completionTokens: int(u["completion_tokens"]),

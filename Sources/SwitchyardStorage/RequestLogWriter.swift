@@ -21,6 +21,8 @@ public final class RequestLogWriter: Sendable {
 
     struct State {
         var queue: [RequestLogRecord] = []
+        /// What the queued records' variable-size fields weigh (`RequestLogWriter.weight`).
+        var bytes = 0
         var dropped = 0
         var written = 0
     }
@@ -30,6 +32,8 @@ public final class RequestLogWriter: Sendable {
     private let wakes: AsyncStream<Void>
     public let store: any RequestLogStore
     public let capacity: Int
+    /// Bytes of queued records (bodies, metadata, strings) beyond which new records are dropped.
+    public let maxBytes: Int
     public let batchSize: Int
     public let flushInterval: Swift.Duration
     public let retention: Retention
@@ -37,11 +41,13 @@ public final class RequestLogWriter: Sendable {
     private let now: @Sendable () -> Double
 
     public init(
-        store: any RequestLogStore, capacity: Int = 10_000, batchSize: Int = 500, flushInterval: Swift.Duration = .milliseconds(200),
-        retention: Retention = Retention(), logger: Logger, now: @escaping @Sendable () -> Double
+        store: any RequestLogStore, capacity: Int = 10_000, maxBytes: Int = 64 << 20, batchSize: Int = 500,
+        flushInterval: Swift.Duration = .milliseconds(200), retention: Retention = Retention(), logger: Logger,
+        now: @escaping @Sendable () -> Double
     ) {
         self.store = store
         self.capacity = capacity
+        self.maxBytes = maxBytes
         self.batchSize = batchSize
         self.flushInterval = flushInterval
         self.retention = retention
@@ -53,11 +59,13 @@ public final class RequestLogWriter: Sendable {
     /// Queues a record; returns false when the queue was full and the record was dropped.
     @discardableResult
     public func submit(_ record: RequestLogRecord) -> Bool {
+        let weight = Self.weight(record)
         let (accepted, depth) = state.withLock { s -> (Bool, Int) in
-            guard s.queue.count < capacity else {
+            guard s.queue.count < capacity, s.bytes + weight <= maxBytes || s.queue.isEmpty else {
                 s.dropped += 1
                 return (false, s.queue.count)
             }
+            s.bytes += weight
             s.queue.append(record)
             return (true, s.queue.count)
         }
@@ -66,6 +74,13 @@ public final class RequestLogWriter: Sendable {
     }
 
     public var queueDepth: Int { state.withLock { $0.queue.count } }
+    public var queueBytes: Int { state.withLock { $0.bytes } }
+
+    /// A record's size in the queue, approximately: its bodies and strings plus a fixed part.
+    static func weight(_ r: RequestLogRecord) -> Int {
+        512 + (r.requestBody?.utf8.count ?? 0) + (r.responseBody?.utf8.count ?? 0) + r.path.utf8.count + r.model.utf8.count
+            + (r.userAgent?.utf8.count ?? 0) + r.metadata.count * 64
+    }
     public var dropped: Int { state.withLock { $0.dropped } }
     public var written: Int { state.withLock { $0.written } }
 
@@ -76,6 +91,7 @@ public final class RequestLogWriter: Sendable {
                 let n = min(s.queue.count, batchSize)
                 let b = Array(s.queue.prefix(n))
                 s.queue.removeFirst(n)
+                s.bytes = s.queue.isEmpty ? 0 : max(0, s.bytes - b.reduce(0) { $0 + Self.weight($1) })
                 return b
             }
             if batch.isEmpty { return }

@@ -61,7 +61,9 @@ extension SQLiteDatabase: RequestLogStore {
         }
         let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let order = "\(query.orderBy.rawValue) \(query.descending ? "DESC" : "ASC"), id \(query.descending ? "DESC" : "ASC")"
-        let offset = (query.page - 1) * query.perPage
+        // Saturating: page and per_page come from a query string.
+        let (product, overflow) = max(0, query.page - 1).multipliedReportingOverflow(by: max(1, query.perPage))
+        let offset = overflow ? Int.max : product
         let frozenArguments = arguments
         return try await writer.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM request_log \(whereSQL)", arguments: frozenArguments) ?? 0

@@ -38,7 +38,7 @@ import Testing
                 tokens: { a: b }
             """
         #expect(errors(text) == [
-            "switchyard.yaml:2:9: error: 'listen.port' must be a whole number of at least 0, found 'eighty'",
+            "switchyard.yaml:2:9: error: 'listen.port' must be a whole number from 0 to 2147483647, found 'eighty'",
             "switchyard.yaml:5:21: error: 'gateways.default.authentication' must be true or false, found 'maybe'",
             "switchyard.yaml:6:13: error: 'gateways.default.tokens' must be a list of strings, found a mapping",
         ])

@@ -36,6 +36,13 @@ public enum JSONValue: Sendable, Hashable {
         guard case .number(let n) = self, n.rounded() == n, abs(n) < 9.007_199_254_740_992e15 else { return nil }
         return Int(n)
     }
+    /// A token count as an upstream reported it, clamped to `0...Usage.maxTokens` (fractions dropped);
+    /// 0 for anything that is not a number below 2^53. Upstreams are not trusted to send sane counts.
+    public var tokenCount: Int {
+        // Beyond 2^53 a double is no longer an exact count: read as absent, like any non-number.
+        guard case .number(let n) = self, n > 0, n < 9.007_199_254_740_992e15 else { return 0 }
+        return n >= Double(Usage.maxTokens) ? Usage.maxTokens : Int(n.rounded(.down))
+    }
     public var boolValue: Bool? { if case .bool(let b) = self { return b }; return nil }
     public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o }; return nil }
     public var arrayValue: [JSONValue]? { if case .array(let a) = self { return a }; return nil }

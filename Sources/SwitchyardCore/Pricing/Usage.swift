@@ -6,14 +6,20 @@ public struct Usage: Sendable, Hashable, Codable {
     public var cachedPromptTokens: Int
     public var reasoningTokens: Int
 
+    /// The most tokens one count may hold (2^40, about 10^12). Counts come from upstream answers:
+    /// each is clamped to 0...maxTokens where it is parsed, so sums and metric counters cannot trap.
+    public static let maxTokens = 1 << 40
+
     public init(promptTokens: Int = 0, completionTokens: Int = 0, cachedPromptTokens: Int = 0, reasoningTokens: Int = 0) {
-        self.promptTokens = promptTokens
-        self.completionTokens = completionTokens
-        self.cachedPromptTokens = cachedPromptTokens
-        self.reasoningTokens = reasoningTokens
+        self.promptTokens = Self.clamp(promptTokens)
+        self.completionTokens = Self.clamp(completionTokens)
+        self.cachedPromptTokens = Self.clamp(cachedPromptTokens)
+        self.reasoningTokens = Self.clamp(reasoningTokens)
     }
 
-    public var totalTokens: Int { promptTokens + completionTokens }
+    public static func clamp(_ n: Int) -> Int { min(max(n, 0), maxTokens) }
+
+    public var totalTokens: Int { Self.clamp(promptTokens) + Self.clamp(completionTokens) }
 }
 
 /// USD per million tokens.

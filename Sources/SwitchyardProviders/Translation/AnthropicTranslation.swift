@@ -275,16 +275,16 @@ public enum AnthropicTranslation {
     }
 
     static func usage(fromUsageObject u: JSONValue?) -> Usage {
-        let input = TranslationSupport.int(u?["input_tokens"])
-        let write = TranslationSupport.int(u?["cache_creation_input_tokens"])
-        let read = TranslationSupport.int(u?["cache_read_input_tokens"])
+        let input = TranslationSupport.tokens(u?["input_tokens"])
+        let write = TranslationSupport.tokens(u?["cache_creation_input_tokens"])
+        let read = TranslationSupport.tokens(u?["cache_read_input_tokens"])
         return Usage(promptTokens: input + write + read,
-                     completionTokens: TranslationSupport.int(u?["output_tokens"]),
+                     completionTokens: TranslationSupport.tokens(u?["output_tokens"]),
                      cachedPromptTokens: read,
-                     reasoningTokens: TranslationSupport.int(u?["output_tokens_details"]?["reasoning_tokens"]))
+                     reasoningTokens: TranslationSupport.tokens(u?["output_tokens_details"]?["reasoning_tokens"]))
     }
 
-    static func cacheWriteTokens(_ u: JSONValue?) -> Int { TranslationSupport.int(u?["cache_creation_input_tokens"]) }
+    static func cacheWriteTokens(_ u: JSONValue?) -> Int { TranslationSupport.tokens(u?["cache_creation_input_tokens"]) }
 
     // MARK: Errors
 

@@ -301,10 +301,10 @@ public enum GeminiTranslation {
     /// thoughts; prompt includes cached content and tool-use prompt tokens.
     public static func usage(_ body: JSONValue) -> Usage {
         let u = body["usageMetadata"]
-        let thoughts = TranslationSupport.int(u?["thoughtsTokenCount"])
-        return Usage(promptTokens: TranslationSupport.int(u?["promptTokenCount"]) + TranslationSupport.int(u?["toolUsePromptTokenCount"]),
-                     completionTokens: TranslationSupport.int(u?["candidatesTokenCount"]) + thoughts,
-                     cachedPromptTokens: TranslationSupport.int(u?["cachedContentTokenCount"]),
+        let thoughts = TranslationSupport.tokens(u?["thoughtsTokenCount"])
+        return Usage(promptTokens: TranslationSupport.tokens(u?["promptTokenCount"]) + TranslationSupport.tokens(u?["toolUsePromptTokenCount"]),
+                     completionTokens: TranslationSupport.tokens(u?["candidatesTokenCount"]) + thoughts,
+                     cachedPromptTokens: TranslationSupport.tokens(u?["cachedContentTokenCount"]),
                      reasoningTokens: thoughts)
     }
 
@@ -391,6 +391,6 @@ public enum GeminiTranslation {
 
     /// Gemini's embedding responses usually carry no usage; then this is zero.
     public static func embeddingsUsage(_ body: JSONValue) -> Usage {
-        Usage(promptTokens: TranslationSupport.int(body["usageMetadata"]?["promptTokenCount"]))
+        Usage(promptTokens: TranslationSupport.tokens(body["usageMetadata"]?["promptTokenCount"]))
     }
 }

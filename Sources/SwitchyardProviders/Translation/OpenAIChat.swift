@@ -179,4 +179,7 @@ enum TranslationSupport {
     }
 
     static func int(_ v: JSONValue?) -> Int { v?.intValue ?? 0 }
+
+    /// A token count from an upstream answer, clamped (`JSONValue.tokenCount`).
+    static func tokens(_ v: JSONValue?) -> Int { v?.tokenCount ?? 0 }
 }

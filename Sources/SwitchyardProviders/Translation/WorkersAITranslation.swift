@@ -106,10 +106,10 @@ public enum WorkersAITranslation {
     /// Usage from the envelope (`result.usage`) or a stream event (`usage`); zero when absent.
     public static func usage(_ body: JSONValue) -> Usage {
         let u = body["result"]?["usage"] ?? body["usage"]
-        return Usage(promptTokens: TranslationSupport.int(u?["prompt_tokens"]),
-                     completionTokens: TranslationSupport.int(u?["completion_tokens"]),
-                     cachedPromptTokens: TranslationSupport.int(u?["prompt_tokens_details"]?["cached_tokens"]),
-                     reasoningTokens: TranslationSupport.int(u?["completion_tokens_details"]?["reasoning_tokens"]))
+        return Usage(promptTokens: TranslationSupport.tokens(u?["prompt_tokens"]),
+                     completionTokens: TranslationSupport.tokens(u?["completion_tokens"]),
+                     cachedPromptTokens: TranslationSupport.tokens(u?["prompt_tokens_details"]?["cached_tokens"]),
+                     reasoningTokens: TranslationSupport.tokens(u?["completion_tokens_details"]?["reasoning_tokens"]))
     }
 
     /// `{"success":false,"errors":[{"code":7003,"message":"…"}]}` → OpenAI error, status kept,

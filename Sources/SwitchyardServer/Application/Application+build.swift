@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import Prometheus
@@ -39,6 +40,8 @@ public func buildApplication(
     // A refused connection fails the attempt at once: retries and fallbacks are the gateway's own
     // policy (cf-aig-max-attempts, route retries), not a silent wait until the connect timeout.
     clientConfiguration.connectionPool.retryConnectionEstablishment = false
+    // Silence between reads of an upstream answer (a trickling or stalled upstream) ends the attempt.
+    clientConfiguration.timeout.read = .nanoseconds(Dispatcher.nanoseconds(configuration.limits.upstreamReadTimeout))
     // No tracer: AsyncHTTPClient otherwise builds a span and its attributes for every request (~1.4 % of CPU in the profile).
     clientConfiguration.tracing.tracer = nil
     let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration, backgroundActivityLogger: logger)
@@ -62,11 +65,21 @@ public func buildApplication(
             reloaded: { metrics.routesReloaded(success: $0) }
         ))
     }
+    let limits = configuration.limits
+    let readTimeouts = controls.metrics
+    let http1 = HTTP1Channel.Configuration(
+        additionalChannelHandlers: [
+            RequestReadTimeoutHandler(headerTimeout: limits.headerReadTimeout, bodyTimeout: limits.bodyReadTimeout) { readTimeouts.readTimedOut(phase: $0) },
+        ],
+        idleTimeout: TimeAmount(limits.idleTimeout)
+    )
     return Application(
         responder: GatewayResponder(state: state),
+        server: .http1(configuration: http1),
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.listen.host, port: configuration.listen.port),
-            serverName: "switchyard"
+            serverName: "switchyard",
+            availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)
         ),
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.listen.port) },

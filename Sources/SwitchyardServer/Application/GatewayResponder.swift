@@ -4,26 +4,61 @@ import NIOCore
 import SwitchyardCore
 import SwitchyardProviders
 
+/// The request context: Hummingbird's, plus the peer address (admin answers loopback peers only
+/// when no admin token is configured).
+public struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// Nil for a connection without a network peer (HummingbirdTesting's in-process router).
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// A loopback peer (127.0.0.0/8, ::1, an IPv4-mapped loopback), a Unix socket, or no network peer at all.
+    var peerIsLocal: Bool { Self.isLocal(remoteAddress) }
+
+    static func isLocal(_ address: SocketAddress?) -> Bool {
+        guard let address else { return true }
+        switch address {
+        case .unixDomainSocket: return true
+        case .v4: return address.ipAddress?.hasPrefix("127.") ?? false
+        case .v6:
+            guard let ip = address.ipAddress?.lowercased() else { return false }
+            return ip == "::1" || ip.hasPrefix("::ffff:127.")
+        }
+    }
+}
+
 /// The whole HTTP surface: resolves the path, authenticates, and hands over to the compat or
 /// passthrough handler. Gateway errors become Cloudflare's envelope here.
 public struct GatewayResponder: HTTPResponder {
-    public typealias Context = BasicRequestContext
+    public typealias Context = GatewayRequestContext
     let state: GatewayState
 
-    public func respond(to request: Request, context: BasicRequestContext) async throws -> Response {
+    public func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
         // Handled in a child task: a task keeps the memory of its deepest chain of async frames
         // until it ends, and the connection's task lives as long as the connection. The child's
         // frames (routing, dispatch, the upstream call: ~35 KB) are freed when the response head is
         // ready, so an open stream or an idle keep-alive connection holds only what writing needs.
-        async let response = handle(request)
+        async let response = handle(request, peerIsLocal: context.peerIsLocal)
         return try await response
     }
 
-    private func handle(_ request: Request) async throws -> Response {
+    /// `cf-aig-event-id` is echoed in a response header and stored: at most 256 visible ASCII characters.
+    static func eventID(_ header: String?) -> String?? {
+        guard let header else { return .some(nil) }
+        guard !header.isEmpty, header.utf8.count <= 256, header.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) else { return nil }
+        return .some(header)
+    }
+
+    private func handle(_ request: Request, peerIsLocal: Bool) async throws -> Response {
         let logID = LogID.make()
+        let eventID = Self.eventID(request.headers[.cfAigEventID])
         var record = RequestRecord(
-            method: request.method.rawValue, uri: request.uri.string, start: .now, logID: logID,
-            eventID: request.headers[.cfAigEventID] ?? logID
+            method: request.method.rawValue, uri: String(request.uri.string.prefix(4096)), start: .now, logID: logID,
+            eventID: (eventID ?? nil) ?? logID
         )
         let path = GatewayPath(path: request.uri.path)
         record.account = path.account
@@ -33,7 +68,8 @@ public struct GatewayResponder: HTTPResponder {
         let observed = isAdmin ? nil : path.gateway.flatMap { state.gateways[$0] }
         record.endpoint = path.endpointLabel
         do {
-            if let response = try await AdminAPI(state: state).respond(request) { return response }
+            if eventID == nil { throw GatewayError.invalidRequest("cf-aig-event-id must be 1 to 256 visible ASCII characters") }
+            if let response = try await AdminAPI(state: state, peerIsLocal: peerIsLocal).respond(request) { return response }
             let response = try await handle(request, path: path, record: &record)
             return observed == nil ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
         } catch let error as GatewayError {
@@ -42,7 +78,8 @@ public struct GatewayResponder: HTTPResponder {
             let response = error.response(headers: record.headers(), observation: record.observation)
             return path.gateway == nil || isAdmin ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
         } catch is CancellationError {
-            state.logRequest(record, status: 499, note: "client went away")
+            state.logRequest(record, status: 499, note: GatewayControls.abandonedNote)
+            if observed != nil { state.controls.abandoned(request, record: record, gateway: observed) }
             throw CancellationError()
         } catch {
             state.logger.error("internal error", metadata: ["log_id": "\(logID)", "error": "\(error)"])
@@ -67,6 +104,7 @@ public struct GatewayResponder: HTTPResponder {
             guard request.method == .get || request.method == .head else {
                 throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["GET"])
             }
+            try state.controls.authorizeMetrics(request)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: state.controls.scrapeMetrics())))
         case .admin(let rest):
             return try await AdminHandler(state: state).handle(request, rest: rest, record: &record)
@@ -122,6 +160,10 @@ public struct GatewayResponder: HTTPResponder {
     @inline(never)
     private func passthrough(_ request: Request, gatewayName: String, providerSegment: String, rest: String, record: inout RequestRecord) async throws -> Response {
         let gateway = try gateway(named: gatewayName)
+        guard state.configuration.limits.passthroughMethods.contains(request.method.rawValue) else {
+            throw GatewayError.methodNotAllowed(request.method.rawValue, path: String(request.uri.path.prefix(200)), allowed: state.configuration.limits.passthroughMethods.sorted())
+        }
+        try PassthroughHandler.checkPath(rest)
         guard let provider = state.providers.provider(pathSlug: providerSegment) else {
             if rest.isEmpty { throw GatewayError.notFound(request.uri.path) }
             throw GatewayError.invalidProvider(

@@ -163,7 +163,7 @@ private struct Reader {
     mutating func duration(_ node: Node, at keyPath: String, allowZero: Bool) -> Seconds? {
         guard let s = string(node, at: keyPath) else { return nil }
         if let n = Double(s), n >= 0, n <= DurationText.maxSeconds, allowZero || n > 0 { return n }
-        if let d = DurationText.parse(s) { return d }
+        if let d = DurationText.parse(s), d <= DurationText.maxSeconds { return d }
         error(node, "'\(keyPath)' must be a duration such as 250ms, 20s, 5m, 1h or 1d, found '\(s)'")
         return nil
     }

@@ -14,6 +14,8 @@ import SwitchyardProviders
 /// Every `/admin/` path needs `Authorization: Bearer <admin.token>` when one is configured (401/2009).
 struct AdminAPI {
     let state: GatewayState
+    /// The peer is on this machine (loopback): without an admin token, only such peers get in.
+    let peerIsLocal: Bool
     var controls: GatewayControls { state.controls }
 
     /// The response for `/admin/logs...`; nil for every other path (an authorised
@@ -62,7 +64,14 @@ struct AdminAPI {
     static func isAdminPath(_ path: String) -> Bool { path == "/admin" || path.hasPrefix("/admin/") }
 
     func authorize(_ request: Request) throws(GatewayError) {
-        guard !controls.adminTokens.isEmpty else { return }
+        guard !controls.adminTokens.isEmpty else {
+            // Safe by default: an open admin API (stored prompts and answers, reloads) answers only
+            // this machine. The message says what to set, and never echoes anything of the request.
+            guard peerIsLocal else {
+                throw GatewayError(code: 2009, status: 403, message: "Forbidden: /admin answers loopback clients only while no admin token is set; set admin.token in switchyard.yaml and send 'Authorization: Bearer <token>'")
+            }
+            return
+        }
         let presented = (request.headers[.authorization] ?? request.headers[.cfAigAuthorization]).flatMap(ClientAuthentication.bearerValue)
         guard let presented, controls.adminTokens.contains(presented) else {
             throw .unauthorized(presented == nil
@@ -94,7 +103,9 @@ struct AdminAPI {
     static func query(_ request: Request, now: Double) throws(GatewayError) -> RequestLogQuery {
         let parameters = request.uri.queryParameters
         var query = RequestLogQuery()
-        for text in parameters[values: "filter"] {
+        let filters = parameters[values: "filter"]
+        guard filters.count <= 20 else { throw .invalidRequest("at most 20 filters, got \(filters.count)") }
+        for text in filters {
             query.filters.append(try filter(String(text)))
         }
         if let order = parameters["order_by"] {
@@ -111,7 +122,10 @@ struct AdminAPI {
             }
         }
         if let page = parameters["page"] {
-            guard let n = Int(page), n >= 1 else { throw .invalidRequest("page must be a number from 1, got '\(page.prefix(100))'") }
+            // Bounded so that (page - 1) * per_page cannot overflow.
+            guard page.utf8.count <= 8, let n = Int(page), (1...1_000_000).contains(n) else {
+                throw .invalidRequest("page must be a number from 1 to 1000000, got '\(page.prefix(100))'")
+            }
             query.page = n
         }
         if let perPage = parameters["per_page"] {

@@ -60,9 +60,13 @@ extension GatewayControls {
             add(scope.path)
             add(scope.model ?? "")
             add(scope.credential)
-            if let json = try? JSONValue.parse(bytes: body.readableBytesView) {
-                add(json.canonicalJSON)
+            // Canonical JSON makes key order and spacing irrelevant; a body it cannot write (nested
+            // too deep: it writes `null`) is keyed by its bytes, never by that shared `null`.
+            if let json = try? JSONValue.parse(bytes: body.readableBytesView), case let text = json.canonicalJSON, text != "null" || json == .null {
+                add("json")
+                add(text)
             } else {
+                add("bytes")
                 hasher.update(data: Data(body.readableBytesView))
             }
         }
@@ -196,7 +200,9 @@ extension GatewayControls {
         }
         var response = response
         let body = response.body
-        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+        // Dropped unwritten (the client reset before the head): the flight ends with nothing
+        // stored, so the requests waiting on it call the provider themselves at once.
+        response.body = .guarded(contentLength: body.contentLength, ifNeverWritten: { cache.complete(key, flight: flight, entry: nil) }) { writer in
             let chunks = ChunkList()
             do {
                 try await body.write(ChunkWriter(base: writer, chunks: chunks, limit: cache.maxBytes))

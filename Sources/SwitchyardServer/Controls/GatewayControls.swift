@@ -21,7 +21,11 @@ final class GatewayControls: Sendable {
     let redactor: SecretRedactor
     let prices: PriceTable
     let adminTokens: TokenSet
+    /// `metrics.token`; empty = `/metrics` is open.
+    let metricsTokens: TokenSet
     let now: @Sendable () -> Double
+    /// `GET /compat/models`: the providers' lists, fetched at most once a minute.
+    let modelLists = ModelListCache()
     /// How long a coalesced cache miss waits for its leader before calling the provider itself.
     let followerTimeout: Duration
 
@@ -35,7 +39,7 @@ final class GatewayControls: Sendable {
         cache = ResponseCache(maxBytes: controls.cacheMaxBytes)
         writer = store.map {
             RequestLogWriter(
-                store: $0, capacity: controls.logQueueCapacity, flushInterval: .milliseconds(Int64(controls.logFlushInterval * 1000)),
+                store: $0, capacity: controls.logQueueCapacity, maxBytes: controls.logQueueMaxBytes, flushInterval: .milliseconds(Int64(controls.logFlushInterval * 1000)),
                 retention: .init(maxRows: controls.logMaxRows, maxAge: controls.logMaxAge), logger: logger, now: now
             )
         }
@@ -43,9 +47,11 @@ final class GatewayControls: Sendable {
         for provider in providers.providers { secrets += provider.keys.values }
         for gateway in configuration.gateways.values { secrets += gateway.tokens }
         if let admin = controls.adminToken { secrets.append(admin) }
+        if let token = controls.metricsToken { secrets.append(token) }
         redactor = SecretRedactor(secrets)
         prices = PriceTable(overrides: configuration.pricing)
         adminTokens = TokenSet(controls.adminToken.map { [$0] } ?? [])
+        metricsTokens = TokenSet(controls.metricsToken.map { [$0] } ?? [])
         self.now = now
         followerTimeout = configuration.limits.requestTimeout
         metrics = GatewayMetrics(
@@ -66,6 +72,9 @@ final class GatewayControls: Sendable {
     func begin(_ request: Request, record: RequestRecord) throws(GatewayError) {
         var customCost: CustomCost?
         if let header = request.headers[.cfAigCustomCost] { customCost = try CustomCost(header: header) }
+        if let header = request.headers[.cfAigMetadata], header.utf8.count > RequestMetadata.maxHeaderBytes {
+            throw .invalidRequest("cf-aig-metadata is \(header.utf8.count) bytes; the limit is \(RequestMetadata.maxHeaderBytes)")
+        }
         let metadata = RequestMetadata.parse(request.headers[.cfAigMetadata])
         let secrets = SecretRedactor.requestSecrets(request)
         record.observation.update {
@@ -83,16 +92,8 @@ final class GatewayControls: Sendable {
     /// bodies (upstream's included) are redacted of every known key before they leave.
     func observe(_ response: Response, request: Request, record: RequestRecord, gateway: GatewayState.Gateway?) -> Response {
         let status = Int(response.status.code)
-        let collectHeader = request.headers[.cfAigCollectLog].flatMap(BooleanText.parse)
-        let collect = writer != nil && gateway != nil && (collectHeader ?? gateway?.settings.collectLogs ?? false)
-        let collectPayload = collect && request.headers[.cfAigCollectLogPayload].flatMap(BooleanText.parse) != false
-        let info = RequestInfo(
-            record: record, status: status, collect: collect, collectPayload: collectPayload,
-            userAgent: request.headers[.userAgent], path: request.uri.path,
-            stream: response.headers[.contentType]?.hasPrefix("text/event-stream") ?? false,
-            createdAt: now() - Self.milliseconds(ContinuousClock.now - record.start) / 1000
-        )
-        let tap = ResponseTap(capture: collectPayload ? configuration.logMaxPayloadBytes : 0)
+        let info = requestInfo(request, record: record, status: status, gateway: gateway, stream: response.headers[.contentType]?.hasPrefix("text/event-stream") ?? false)
+        let tap = ResponseTap(capture: info.collectPayload ? configuration.logMaxPayloadBytes : 0)
         var response = response
         let body = response.body
         let observed = record.observation.snapshot
@@ -100,22 +101,30 @@ final class GatewayControls: Sendable {
             // The whole body is in memory: observe it now and leave the response as Hummingbird
             // writes it fastest (one write of head, body and end). The record's duration ends when
             // the answer is handed over, before that one write.
-            if (200..<300).contains(status) {
+            if (200..<300).contains(status), !Self.forwardsProviderBytes(record) {
                 tap.observe(buffered)
                 finish(info, tap: tap, note: nil)
                 return response
             }
             let redacted = redactor(for: observed).redact(buffered)
             tap.observe(redacted)
-            response.headers[.contentLength] = nil
-            response.body = ResponseBody(byteBuffer: redacted)
+            if redacted.readableBytes != buffered.readableBytes || redacted != buffered {
+                response.headers[.contentLength] = String(redacted.readableBytes)
+                response.body = ResponseBody(byteBuffer: redacted)
+            }
             finish(info, tap: tap, note: nil)
             return response
         }
+        // Dropped unwritten (the client reset before the head): recorded as 499, nothing sent.
+        let abandoned: @Sendable () -> Void = { self.finish(info.abandoned, tap: tap, note: Self.abandonedNote) }
         if (200..<300).contains(status) {
-            response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            // Provider bytes forwarded as they are (passthrough, universal) are redacted chunk by
+            // chunk: a key wholly inside one chunk is replaced; the length may change, so it is dropped.
+            let redactor = Self.forwardsProviderBytes(record) ? redactor(for: observed) : nil
+            if redactor != nil { response.headers[.contentLength] = nil }
+            response.body = .guarded(contentLength: redactor == nil ? body.contentLength : nil, ifNeverWritten: abandoned) { writer in
                 do {
-                    try await body.write(TapWriter(base: writer, tap: tap))
+                    try await body.write(TapWriter(base: writer, tap: tap, redactor: redactor))
                 } catch {
                     self.finish(info, tap: tap, note: "response ended early")
                     throw error
@@ -127,7 +136,7 @@ final class GatewayControls: Sendable {
             let redactor = redactor(for: observed)
             response.headers[.contentLength] = nil
             let limit = configuration.logMaxPayloadBytes + (1 << 20)
-            response.body = ResponseBody { writer in
+            response.body = .guarded(ifNeverWritten: abandoned) { writer in
                 let collector = CollectingWriter(limit: limit)
                 do {
                     try await body.write(collector)
@@ -137,12 +146,42 @@ final class GatewayControls: Sendable {
                 }
                 var tapped = TapWriter(base: writer, tap: tap)
                 let redacted = redactor.redact(collector.buffer)
-                if redacted.readableBytes > 0 { try await tapped.write(redacted) }
-                try await tapped.finish(nil)
+                do {
+                    if redacted.readableBytes > 0 { try await tapped.write(redacted) }
+                    try await tapped.finish(nil)
+                } catch {
+                    self.finish(info, tap: tap, note: "response ended early")
+                    throw error
+                }
                 self.finish(info, tap: tap, note: nil)
             }
         }
         return response
+    }
+
+    static let abandonedNote = "client went away before the response"
+
+    /// Passthrough and universal answers are the provider's own bytes, which may echo a credential.
+    static func forwardsProviderBytes(_ record: RequestRecord) -> Bool {
+        record.endpoint == "passthrough" || record.endpoint == "universal"
+    }
+
+    /// A request of a gateway endpoint that ended without a response (the client went away while
+    /// it was handled): its metrics and request-log record, as status 499.
+    func abandoned(_ request: Request, record: RequestRecord, gateway: GatewayState.Gateway?) {
+        let info = requestInfo(request, record: record, status: 499, gateway: gateway, stream: false)
+        finish(info, tap: ResponseTap(capture: 0), note: Self.abandonedNote)
+    }
+
+    private func requestInfo(_ request: Request, record: RequestRecord, status: Int, gateway: GatewayState.Gateway?, stream: Bool) -> RequestInfo {
+        let collectHeader = request.headers[.cfAigCollectLog].flatMap(BooleanText.parse)
+        let collect = writer != nil && gateway != nil && (collectHeader ?? gateway?.settings.collectLogs ?? false)
+        let collectPayload = collect && request.headers[.cfAigCollectLogPayload].flatMap(BooleanText.parse) != false
+        return RequestInfo(
+            record: record, status: status, collect: collect, collectPayload: collectPayload,
+            userAgent: request.headers[.userAgent].map { String($0.prefix(512)) }, path: String(request.uri.path.prefix(2048)), stream: stream,
+            createdAt: now() - Self.milliseconds(ContinuousClock.now - record.start) / 1000
+        )
     }
 
     /// Every configured secret and those the request carried (headers, query, body fields).
@@ -152,13 +191,20 @@ final class GatewayControls: Sendable {
 
     struct RequestInfo: Sendable {
         let record: RequestRecord
-        let status: Int
+        var status: Int
         let collect: Bool
         let collectPayload: Bool
         let userAgent: String?
         let path: String
         let stream: Bool
         let createdAt: Double
+
+        /// The same request, recorded as one whose client went away (499) before it was answered.
+        var abandoned: RequestInfo {
+            var copy = self
+            copy.status = 499
+            return copy
+        }
     }
 
     private func finish(_ info: RequestInfo, tap: ResponseTap, note: String?) {
@@ -254,10 +300,12 @@ final class ResponseTap: Sendable {
 struct TapWriter: ResponseBodyWriter {
     var base: any ResponseBodyWriter
     let tap: ResponseTap
+    var redactor: SecretRedactor? = nil
 
     mutating func write(_ buffer: ByteBuffer) async throws {
-        tap.observe(buffer)
-        try await base.write(buffer)
+        let out = redactor.map { $0.redact(buffer) } ?? buffer
+        tap.observe(out)
+        try await base.write(out)
     }
 
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
@@ -301,6 +349,14 @@ extension GatewayControls {
     func scrapeMetrics() -> String {
         if let writer { metrics.logQueue(depth: writer.queueDepth, dropped: writer.dropped, written: writer.written) }
         return metrics.exposition()
+    }
+
+    /// `GET /metrics` with `metrics.token` set needs `Authorization: Bearer <token>` (401/2009).
+    func authorizeMetrics(_ request: Request) throws(GatewayError) {
+        guard !metricsTokens.isEmpty else { return }
+        guard let presented = request.headers[.authorization].flatMap(ClientAuthentication.bearerValue), metricsTokens.contains(presented) else {
+            throw .unauthorized("Unauthorized: /metrics needs 'Authorization: Bearer <metrics token>' (metrics.token in switchyard.yaml)")
+        }
     }
 
     var dispatchObserver: DispatchObserver {

@@ -49,7 +49,10 @@ public final class GatewayMetrics: Sendable {
         return routeNames().contains(where: { $0 == name }) ? name : "other"
     }
     static func nanoseconds(_ d: Duration) -> Int64 {
-        d.components.seconds * 1_000_000_000 + d.components.attoseconds / 1_000_000_000
+        let (seconds, attoseconds) = d.components
+        guard seconds >= 0 else { return 0 }
+        guard seconds < 1_000_000_000 else { return 1_000_000_000 * 1_000_000_000 }
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 
     static func statusClass(_ status: Int) -> String { (100..<600).contains(status) ? "\(status / 100)xx" : "other" }
@@ -101,11 +104,13 @@ public final class GatewayMetrics: Sendable {
             let overhead = total > upstream ? total - upstream : .zero
             h.overhead.recordNanoseconds(Self.nanoseconds(overhead))
         }
+        // swift-prometheus traps on a negative increment: counts are clamped where they are parsed
+        // (`Usage`), and clamped again here because a trap here would take the whole process down.
         if let usage {
-            h.tokensIn.increment(by: usage.promptTokens)
-            h.tokensOut.increment(by: usage.completionTokens)
+            h.tokensIn.increment(by: Usage.clamp(usage.promptTokens))
+            h.tokensOut.increment(by: Usage.clamp(usage.completionTokens))
         }
-        if cost > 0 { h.cost.increment(by: cost) }
+        if cost > 0, cost.isFinite { h.cost.increment(by: min(cost, 1e12)) }
         switch cacheStatus {
         case .hit?: h.cacheHits.increment()
         case .miss?: h.cacheMisses.increment()
@@ -143,8 +148,8 @@ public final class GatewayMetrics: Sendable {
         h.requests.increment()
         h.duration.record(duration)
         if let usage {
-            h.prompt.increment(by: Int64(usage.promptTokens))
-            h.completion.increment(by: Int64(usage.completionTokens))
+            h.prompt.increment(by: Int64(Usage.clamp(usage.promptTokens)))
+            h.completion.increment(by: Int64(Usage.clamp(usage.completionTokens)))
         }
     }
 
@@ -154,6 +159,11 @@ public final class GatewayMetrics: Sendable {
     func limitRejected(gateway: String, code: Int) {
         CoreMetrics.Counter(label: "switchyard_limit_rejections_total", dimensions: [("gateway", label(gateway: gateway)), ("code", String(code))], factory: factory)
             .increment()
+    }
+
+    /// A client connection closed for sending its request head or body too slowly.
+    func readTimedOut(phase: String) {
+        CoreMetrics.Counter(label: "switchyard_client_read_timeouts_total", dimensions: [("phase", phase == "header" ? "header" : "body")], factory: factory).increment()
     }
 
     func retried(provider: String) {

@@ -85,13 +85,18 @@ struct CustomCost: Sendable, Hashable {
     var perCacheReadToken: Double?
     var totalCost: Double?
 
+    static let maxPerToken: Double = 1000
+    static let maxTotalCost: Double = 1_000_000
+
     init(header: String) throws(GatewayError) {
         guard let object = (try? JSONValue.parse(header))?.objectValue else {
             throw .invalidRequest("cf-aig-custom-cost must be a JSON object such as {\"per_token_in\":0.000001,\"per_token_out\":0.000002}")
         }
         for (key, value) in object {
-            guard let n = value.numberValue, n >= 0, n.isFinite else {
-                throw .invalidRequest("cf-aig-custom-cost: '\(key)' must be a non-negative number")
+            // Bounded so that no cost computed from it (tokens × rate, summed into budgets) overflows.
+            let maximum = key == "total_cost" ? Self.maxTotalCost : Self.maxPerToken
+            guard let n = value.numberValue, n >= 0, n <= maximum else {
+                throw .invalidRequest("cf-aig-custom-cost: '\(key.prefix(64))' must be a number from 0 to \(Int(maximum))")
             }
             switch key {
             case "per_token_in": perTokenIn = n
@@ -100,7 +105,7 @@ struct CustomCost: Sendable, Hashable {
             case "per_cache_write_token": break
             case "total_cost": totalCost = n
             default:
-                throw .invalidRequest("cf-aig-custom-cost: unknown field '\(key)' (per_token_in, per_token_out, per_cache_read_token, per_cache_write_token, total_cost)")
+                throw .invalidRequest("cf-aig-custom-cost: unknown field '\(key.prefix(64))' (per_token_in, per_token_out, per_cache_read_token, per_cache_write_token, total_cost)")
             }
         }
     }
@@ -116,6 +121,9 @@ struct CustomCost: Sendable, Hashable {
 }
 
 enum RequestMetadata {
+    /// `cf-aig-metadata` larger than this is 400: it is stored with every log record.
+    static let maxHeaderBytes = 8192
+
     /// `cf-aig-metadata` as logs, cache keys and routes read it: a flat JSON object, the first five
     /// keys, `cf.*` dropped, nested values skipped. Empty without the header; nil when it is not a
     /// JSON object (logs ignore it, dynamic routes answer 400).

@@ -119,7 +119,12 @@ struct CompatHandler {
             let target = ModelTarget(provider: outcome.provider, model: outcome.model)
             let settlement = settlement
             let inbound = request
-            return Response(status: status, headers: headers, body: ResponseBody { writer in
+            let abandoned: @Sendable () -> Void = {
+                // The upstream stream is dropped unread (which cancels it); what it cost is unknown, so the estimate stays.
+                state.logRequest(finalRecord, status: 499, usage: outcome.usage.usage, note: GatewayControls.abandonedNote)
+                settlement?.settle(target: target, usage: outcome.usage.usage, answered: true)
+            }
+            return Response(status: status, headers: headers, body: .guarded(ifNeverWritten: abandoned) { writer in
                 do {
                     // Inbound close cancels the loop, which drops the upstream iterator and so the upstream request.
                     try await inbound.body.consumeWithCancellationOnInboundClose { _ in
@@ -144,7 +149,8 @@ struct CompatHandler {
         let providers = state.providers.providers.filter { !$0.keys.isEmpty || ($0.isCustom && $0.configurationProblem == nil) }
         let dispatcher = state.dispatcher
         let logger = state.logger
-        let lists = await withTaskGroup(of: (Int, [JSONValue]).self) { group in
+        let lists = await state.controls.modelLists.lists {
+            await withTaskGroup(of: (Int, [JSONValue]).self) { group in
             for (index, provider) in providers.enumerated() {
                 group.addTask {
                     let models = await dispatcher.listModels(provider: provider, timeout: .seconds(10), logger: logger) ?? []
@@ -160,6 +166,7 @@ struct CompatHandler {
             var results: [(Int, [JSONValue])] = []
             for await r in group { results.append(r) }
             return results.sorted { $0.0 < $1.0 }.flatMap(\.1)
+            }
         }
         let routes = state.routes.names.sorted().map { name -> JSONValue in
             .object(["id": .string("dynamic/\(name)"), "object": .string("model"), "created": .number(0), "owned_by": .string("switchyard")])

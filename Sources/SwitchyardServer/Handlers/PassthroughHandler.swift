@@ -79,7 +79,8 @@ struct PassthroughHandler {
             state.logRequest(record, status: status, usage: tap.finish())
             return record.observation.bufferedResponse(status: .init(code: status), headers: responseHeaders, body: answer)
         }
-        return Response(status: .init(code: status), headers: responseHeaders, body: ResponseBody { writer in
+        let abandoned: @Sendable () -> Void = { state.logRequest(finalRecord, status: 499, note: GatewayControls.abandonedNote) }
+        return Response(status: .init(code: status), headers: responseHeaders, body: .guarded(ifNeverWritten: abandoned) { writer in
             var tap = tap
             do {
                 if isEventStream {
@@ -102,6 +103,20 @@ struct PassthroughHandler {
             state.logRequest(finalRecord, status: status, usage: tap.finish())
             try await writer.finish(nil)
         })
+    }
+
+    /// The path after the provider segment is appended to the provider's base URL and sent with its
+    /// stored key: a `.` or `..` segment (also percent-encoded), or an encoded `/` or `\\` that an
+    /// upstream might decode into a separator, could climb out of the base URL's path. 400.
+    static func checkPath(_ rest: String) throws(GatewayError) {
+        for segment in rest.split(separator: "/", omittingEmptySubsequences: false) {
+            guard segment.contains(".") || segment.contains("%") || segment.contains("\\") else { continue }
+            let lowered = segment.lowercased()
+            let decoded = lowered.replacingOccurrences(of: "%2e", with: ".")
+            if decoded == "." || decoded == ".." || lowered.contains("%2f") || lowered.contains("%5c") || lowered.contains("\\") || lowered.contains("%00") {
+                throw .invalidRequest("passthrough paths may not contain '.' or '..' segments, encoded '/' or '\\', or NUL: \(RequestOptions.shown(rest))")
+            }
+        }
     }
 
     /// Cloudflare's path layouts that are not a plain suffix of the base URL: Workers AI models

@@ -22,38 +22,59 @@ extension HTTPField.Name {
 }
 
 /// The `cf-aig-*` request headers that steer one dispatch, validated (bad values are 400/2043).
+/// Every number is parsed with its documented range (docs/security.md), so nothing computed from
+/// a header can overflow; values are echoed in error messages only shortened.
 struct RequestOptions: Sendable {
     var timeout: Duration?
     var retries = 0
     var backoff = Backoff(delay: 0, mode: .constant)
     var keyAlias = "default"
 
+    /// `cf-aig-request-timeout`: 1 ms to 1 hour.
+    static let timeoutRange = 1...3_600_000
+    /// `cf-aig-byok-alias`: letters, digits, `-`, `_`, `.`, at most 64.
+    static let maxAliasLength = 64
+
     init(headers: HTTPFields) throws(GatewayError) {
         if let text = headers[.cfAigRequestTimeout] {
-            guard let ms = Int(text.trimmingCharacters(in: .whitespaces)), ms > 0 else {
-                throw .invalidRequest("cf-aig-request-timeout must be a positive number of milliseconds, got '\(text)'")
-            }
-            timeout = .milliseconds(ms)
+            timeout = .milliseconds(try Self.integer(text, in: Self.timeoutRange, header: "cf-aig-request-timeout", unit: "milliseconds"))
         }
         if let text = headers[.cfAigMaxAttempts] {
-            guard let n = Int(text.trimmingCharacters(in: .whitespaces)), (1...5).contains(n) else {
-                throw .invalidRequest("cf-aig-max-attempts must be a number from 1 to 5, got '\(text)'")
-            }
-            retries = n - 1
+            retries = try Self.integer(text, in: 1...5, header: "cf-aig-max-attempts", unit: "attempts") - 1
         }
         if let text = headers[.cfAigRetryDelay] {
-            guard let ms = Int(text.trimmingCharacters(in: .whitespaces)), (0...5000).contains(ms) else {
-                throw .invalidRequest("cf-aig-retry-delay must be a number of milliseconds from 0 to 5000, got '\(text)'")
-            }
-            backoff.delay = Double(ms) / 1000
+            backoff.delay = Double(try Self.integer(text, in: 0...5000, header: "cf-aig-retry-delay", unit: "milliseconds")) / 1000
         }
         if let text = headers[.cfAigBackoff] {
             guard let mode = Backoff.Mode(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
-                throw .invalidRequest("cf-aig-backoff must be constant, linear or exponential, got '\(text)'")
+                throw .invalidRequest("cf-aig-backoff must be constant, linear or exponential, got '\(Self.shown(text))'")
             }
             backoff.mode = mode
         }
-        if let alias = headers[.cfAigByokAlias], !alias.isEmpty { keyAlias = alias }
+        if let alias = headers[.cfAigByokAlias], !alias.isEmpty {
+            guard alias.utf8.count <= Self.maxAliasLength, alias.utf8.allSatisfy(Self.isAliasByte) else {
+                throw .invalidRequest("cf-aig-byok-alias must be at most \(Self.maxAliasLength) letters, digits, '-', '_' or '.', got '\(Self.shown(alias))'")
+            }
+            keyAlias = alias
+        }
+    }
+
+    /// A whole number within `range`; anything else (too long, signs, fractions, overflow) is 400.
+    static func integer(_ text: String, in range: ClosedRange<Int>, header: String, unit: String) throws(GatewayError) -> Int {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard trimmed.utf8.count <= 18, let n = Int(trimmed), range.contains(n) else {
+            throw .invalidRequest("\(header) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), got '\(shown(text))'")
+        }
+        return n
+    }
+
+    static func isAliasByte(_ b: UInt8) -> Bool {
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F || b == 0x2E
+    }
+
+    /// A client-chosen value as an error message shows it: at most 64 characters.
+    static func shown(_ text: String) -> String {
+        text.count <= 64 ? text : String(text.prefix(61)) + "..."
     }
 }
 
