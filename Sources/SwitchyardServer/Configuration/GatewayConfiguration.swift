@@ -53,7 +53,7 @@ public struct GatewayConfiguration: Sendable {
         /// Pooled keep-alive connections per upstream host (a soft limit: requests beyond it wait).
         public var upstreamConnectionsPerHost = 1024
         /// A new connection must deliver a complete request head within this.
-        public var headerReadTimeout: Duration = .seconds(10)
+        public var headerReadTimeout: Duration = .seconds(30)
         /// From a request head to the end of its body.
         public var bodyReadTimeout: Duration = .seconds(60)
         /// A keep-alive connection waiting for its next request head is closed after this.

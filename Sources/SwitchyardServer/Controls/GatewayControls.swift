@@ -348,6 +348,7 @@ extension GatewayControls {
     /// `GET /metrics`: the registry's text, with the log queue's gauges read just before.
     func scrapeMetrics() -> String {
         if let writer { metrics.logQueue(depth: writer.queueDepth, dropped: writer.dropped, written: writer.written) }
+        metrics.cache(flights: cache.flightCount, entries: cache.count, bytes: cache.byteCount)
         return metrics.exposition()
     }
 

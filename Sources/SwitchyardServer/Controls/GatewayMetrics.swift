@@ -180,6 +180,13 @@ public final class GatewayMetrics: Sendable {
     }
 
     /// Set just before each scrape.
+    func cache(flights: Int, entries: Int, bytes: Int) {
+        CoreMetrics.Gauge(label: "switchyard_cache_flights", factory: factory).record(flights)
+        CoreMetrics.Gauge(label: "switchyard_cache_entries", factory: factory).record(entries)
+        CoreMetrics.Gauge(label: "switchyard_cache_bytes", factory: factory).record(bytes)
+    }
+
+    /// Set just before each scrape.
     func logQueue(depth: Int, dropped: Int, written: Int) {
         CoreMetrics.Gauge(label: "switchyard_log_queue_depth", factory: factory).record(depth)
         CoreMetrics.Gauge(label: "switchyard_log_records_dropped", factory: factory).record(dropped)

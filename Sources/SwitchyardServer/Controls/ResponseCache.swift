@@ -133,6 +133,9 @@ final class ResponseCache: Sendable {
 
     var byteCount: Int { state.withLock { $0.bytes } }
     var count: Int { state.withLock { $0.nodes.count } }
+    /// Upstream calls that identical requests may be waiting on: 0 once traffic stops, else a
+    /// request ended without completing its flight.
+    var flightCount: Int { state.withLock { $0.flights.count } }
 
     /// A fresh entry, else this request's role in the flight for `key`.
     func lookup(_ key: String, now: Double, coalesce: Bool = true) -> Lookup {
