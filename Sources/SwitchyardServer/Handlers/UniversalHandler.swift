@@ -32,8 +32,7 @@ struct UniversalHandler {
         }
         let items = parsed.arrayValue ?? [parsed]
         guard !items.isEmpty else { throw GatewayError.invalidRequest("the universal endpoint needs at least one step") }
-        let tokens = state.gateways[record.gateway ?? "default"]?.tokens ?? TokenSet([])
-        let steps = try items.enumerated().map { index, item throws(GatewayError) in try step(item, index: index, request: request, auth: auth, gatewayTokens: tokens) }
+        let steps = try items.enumerated().map { index, item throws(GatewayError) in try step(item, index: index, request: request, auth: auth) }
 
         for (index, step) in steps.enumerated() {
             let isLastStep = index == steps.count - 1
@@ -65,7 +64,7 @@ struct UniversalHandler {
         throw GatewayError.unreachable(provider: steps.last?.provider.slug ?? "none", reason: "every step failed")
     }
 
-    private func step(_ item: JSONValue, index: Int, request: Request, auth: ClientAuthentication, gatewayTokens: TokenSet) throws(GatewayError) -> Step {
+    private func step(_ item: JSONValue, index: Int, request: Request, auth: ClientAuthentication) throws(GatewayError) -> Step {
         guard let object = item.objectValue else { throw .invalidRequest("step \(index) must be an object with provider, endpoint and query") }
         guard let slug = object["provider"]?.stringValue else { throw .invalidRequest("step \(index) needs 'provider' (a string)") }
         guard var provider = state.providers.provider(pathSlug: slug) else {
@@ -75,7 +74,8 @@ struct UniversalHandler {
         var rest = endpoint.hasPrefix("/") ? endpoint : "/" + endpoint
         var query = ""
         if let mark = rest.firstIndex(of: "?") {
-            query = String(rest[mark...])
+            // A gateway credential given as `?key=` is dropped like one in a header.
+            query = auth.credentials.forwardable(query: String(rest[mark...]))
             rest = String(rest[..<mark])
         }
         (provider, rest) = try PassthroughHandler.native(provider: provider, rest: rest)
@@ -87,7 +87,7 @@ struct UniversalHandler {
         for field in request.headers {
             let name = field.name.canonicalName
             guard name.hasPrefix("cf-aig-") || HeaderPolicy.forwardsRequestHeader(name, connectionListed: connectionListed) else { continue }
-            if name == "authorization", auth.authorizationIsGatewayToken { continue }
+            if auth.withholds(name) { continue }
             fields.append(field)
         }
         if let stepHeaders = object["headers"] {
@@ -114,8 +114,9 @@ struct UniversalHandler {
             let name = field.name.canonicalName
             guard HeaderPolicy.forwardsRequestHeader(name) else { continue }
             if PassthroughHandler.credentialHeaders.contains(name) {
-                // A gateway token is never forwarded, wherever it was written.
-                if name == "authorization", let token = ClientAuthentication.bearerValue(field.value), gatewayTokens.contains(token) { continue }
+                // No gateway credential (any gateway's token, the admin token) is forwarded, wherever it
+                // was written; without another credential the stored key is used.
+                if auth.credentials.matches(field.value) { continue }
                 carriesCredential = true
             }
             headers.append((name, field.value))
