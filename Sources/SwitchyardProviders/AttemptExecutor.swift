@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -17,10 +18,40 @@ public enum AttemptResult: Sendable {
     case failed(AttemptFailure)
 }
 
-/// Runs one `DispatchAttempt` with its retries, as `RetryPolicy` says: connection failures,
-/// timeouts to first byte, 408, 429 and 5xx are retried after the backoff delay (with jitter, or
-/// the upstream's `Retry-After` up to the policy's cap); other 4xx and configuration problems
-/// are not. Shared by plain `provider/model` calls, dynamic routes and the universal endpoint.
+/// What the retry loop reads of one upstream answer: its status and `Retry-After`.
+public protocol UpstreamAnswer: Sendable {
+    var statusCode: Int { get }
+    /// The `Retry-After` header value, if any.
+    var retryAfter: String? { get }
+}
+
+extension DispatchOutcome: UpstreamAnswer {
+    public var statusCode: Int { status }
+    public var retryAfter: String? { headers.first(where: { $0.0 == "retry-after" })?.1 }
+}
+
+/// A provider-native answer (`Dispatcher.passthrough`), its body still unread.
+extension HTTPClientResponse: UpstreamAnswer {
+    public var statusCode: Int { Int(status.code) }
+    public var retryAfter: String? { headers.first(name: "retry-after") }
+}
+
+/// How the tries of one attempt ended.
+public enum TriesResult<Answer: UpstreamAnswer>: Sendable {
+    /// A 2xx answer.
+    case served(Answer)
+    /// An error status: one that is not retried, or the last try's.
+    case rejected(Answer)
+    /// No answer: a connection failure or timeout on the last try, or a problem no retry can fix.
+    case error(GatewayError)
+}
+
+/// Runs one attempt with its retries, as `RetryPolicy` says: connection failures, timeouts to
+/// first byte, 408, 429 and 5xx are retried after the backoff delay (with jitter, or the
+/// upstream's `Retry-After` up to the policy's cap); other 4xx and configuration problems are
+/// not. Shared by plain `provider/model` calls and dynamic routes (`run(_:attempt:rng:logger:)`,
+/// a translated `DispatchAttempt`) and the universal endpoint's provider-native steps
+/// (`run(provider:...)` around a passthrough try): one retry loop for every upstream call.
 public struct AttemptExecutor: Sendable {
     public let dispatcher: Dispatcher
     public let policy: RetryPolicy
@@ -47,39 +78,55 @@ public struct AttemptExecutor: Sendable {
     public func run<R: RandomNumberGenerator>(
         _ request: DispatchRequest, attempt: DispatchAttempt, rng: inout R, logger: Logger
     ) async throws -> AttemptResult {
-        var failure: AttemptFailure = .error(.unreachable(provider: attempt.provider.slug, reason: "not tried"))
-        let tries = max(0, attempt.retries) + 1
+        let result = try await run(provider: attempt.provider.slug, model: attempt.model, retries: attempt.retries, backoff: attempt.backoff, rng: &rng, logger: logger) {
+            try await dispatcher.once(request, attempt: attempt, logger: logger)
+        }
+        switch result {
+        case .served(let outcome): return .served(outcome)
+        case .rejected(let outcome): return .failed(.response(outcome))
+        case .error(let error): return .failed(.error(error))
+        }
+    }
+
+    /// The retry loop around any kind of try. `once` makes one upstream call and returns its
+    /// answer, or throws `GatewayError` 2005 (connection failure, malformed answer: retried), 2044
+    /// (no first byte in time: retried) or another code (a problem no retry fixes: returned at
+    /// once). An error answer that is going to be retried is handed to `discard` first, so that a
+    /// passthrough answer's body can be drained and its connection reused.
+    public func run<Answer: UpstreamAnswer, R: RandomNumberGenerator>(
+        provider: String, model: String? = nil, retries: Int, backoff: Backoff, rng: inout R, logger: Logger,
+        discard: (Answer) async -> Void = { _ in },
+        try once: () async throws -> Answer
+    ) async throws -> TriesResult<Answer> {
+        var last: TriesResult<Answer> = .error(.unreachable(provider: provider, reason: "not tried"))
+        let tries = max(0, retries) + 1
         for tryNumber in 1...tries {
             let kind: RetryPolicy.Failure
             var retryAfter: Seconds?
             do {
-                let outcome = try await dispatcher.once(request, attempt: attempt, logger: logger)
+                let answer = try await once()
                 // A 2xx whose body is not JSON has already thrown (2005) in `once`, and is retried as a connection failure.
-                if (200..<300).contains(outcome.status) {
-                    return .served(outcome)
-                } else {
-                    failure = .response(outcome)
-                    kind = .status(outcome.status)
-                    if let value = outcome.headers.first(where: { $0.0 == "retry-after" })?.1 {
-                        retryAfter = RetryPolicy.parseRetryAfter(value, now: now())
-                    }
-                }
+                if (200..<300).contains(answer.statusCode) { return .served(answer) }
+                last = .rejected(answer)
+                kind = .status(answer.statusCode)
+                retryAfter = answer.retryAfter.flatMap { RetryPolicy.parseRetryAfter($0, now: now()) }
             } catch let error as GatewayError {
-                failure = .error(error)
+                last = .error(error)
                 switch error.code {
                 case 2044: kind = .timeout
                 case 2005: kind = .connection
-                default: return .failed(failure)
+                default: return last
                 }
             }
             guard tryNumber < tries, RetryPolicy.isRetryable(kind) else { break }
-            let delay = policy.delay(beforeRetry: tryNumber, backoff: attempt.backoff, retryAfter: retryAfter, rng: &rng)
+            if case .rejected(let answer) = last { await discard(answer) }
+            let delay = policy.delay(beforeRetry: tryNumber, backoff: backoff, retryAfter: retryAfter, rng: &rng)
             logger.debug("upstream attempt failed, trying again", metadata: [
-                "provider": "\(attempt.provider.slug)", "model": "\(attempt.model)", "failure": "\(kind)", "delay_s": "\(delay)",
+                "provider": "\(provider)", "model": "\(model ?? "-")", "failure": "\(kind)", "delay_s": "\(delay)",
             ])
-            dispatcher.observer.retried(attempt.provider.slug)
+            dispatcher.observer.retried(provider)
             try await sleep(delay)
         }
-        return .failed(failure)
+        return last
     }
 }

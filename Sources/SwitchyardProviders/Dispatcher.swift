@@ -107,6 +107,16 @@ public struct Dispatcher: Sendable {
     public let maxResponseBytes: Int
     /// Told of retries and fallbacks (metrics).
     public var observer = DispatchObserver()
+    /// What is retried and how long to wait (`executor`).
+    public var retryPolicy = RetryPolicy()
+    /// Waits between two tries of an attempt; tests inject one that records instead of sleeping.
+    public var retrySleep: @Sendable (Seconds) async throws -> Void = AttemptExecutor.taskSleep
+
+    /// The retry loop every upstream call of the gateway goes through: compat and dynamic routes
+    /// (`dispatch`) and the universal endpoint's steps.
+    public var executor: AttemptExecutor {
+        AttemptExecutor(dispatcher: self, policy: retryPolicy, sleep: retrySleep)
+    }
 
     public init(client: HTTPClient, defaultTimeout: Duration, maxResponseBytes: Int = 64 << 20) {
         self.client = client
@@ -119,7 +129,7 @@ public struct Dispatcher: Sendable {
     /// Returns the first answer or the first non-retryable upstream error (a 4xx other than 408 and
     /// 429), else the last upstream error response, else throws the last gateway error.
     public func dispatch(_ request: DispatchRequest, plan: inout some AttemptPlan, executor: AttemptExecutor? = nil, logger: Logger) async throws -> DispatchOutcome {
-        let executor = executor ?? AttemptExecutor(dispatcher: self)
+        let executor = executor ?? self.executor
         var rng = SplitMix64(seed: UInt64.random(in: .min ... .max))
         var last: AttemptFailure?
         var previous: DispatchAttempt?

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import SwitchyardCore
 import SwitchyardFakeUpstream
+import SwitchyardProviders
 import SwitchyardStorage
 import Testing
 
@@ -25,6 +26,7 @@ struct RouteFixture: Sendable {
     static func run(
         routes: [String: String], extraYAML: String = "", fake fakeConfiguration: FakeUpstreamConfiguration = .init(),
         limits: any LimitStore = InMemoryLimitStore(), limitPersister: LimitPersister? = nil, directory: String? = nil, now: @escaping @Sendable () -> Double = { 1_800_000_000 },
+        retrySleep: @escaping @Sendable (Seconds) async throws -> Void = AttemptExecutor.taskSleep,
         _ body: @Sendable (RouteFixture, any TestClientProtocol) async throws -> Void
     ) async throws {
         let fake = try await FakeUpstream.start(fakeConfiguration)
@@ -47,7 +49,7 @@ struct RouteFixture: Sendable {
             let fixture = RouteFixture(directory: dir, fake: fake, table: table, configuration: configuration)
             var logger = Logger(label: "test")
             logger.logLevel = .critical
-            let app = buildApplication(configuration: configuration, environment: [:], routeTable: table, logger: logger, limits: limits, limitPersister: limitPersister, now: now, randomSeed: 0x5eed)
+            let app = buildApplication(configuration: configuration, environment: [:], routeTable: table, logger: logger, limits: limits, limitPersister: limitPersister, now: now, randomSeed: 0x5eed, retrySleep: retrySleep)
             try await app.test(.router) { client in try await body(fixture, client) }
         } catch {
             try? await fake.shutdown()

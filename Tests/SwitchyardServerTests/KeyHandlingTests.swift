@@ -38,6 +38,102 @@ import Testing
         }
     }
 
+    /// Every gateway's tokens and the admin token: none of them may reach a provider.
+    static let gatewayCredentials = ["gw-own-000001", "gw-other-000001", "gw-secure-000001", "adm-token-000001"]
+    static let credentialGateways = """
+        admin: { token: adm-token-000001 }
+        gateways:
+          default: { authentication: true, tokens: [gw-own-000001] }
+          other: { tokens: [gw-other-000001] }
+          secure: { authentication: true, tokens: [gw-secure-000001] }
+          open: {}
+        """
+
+    /// What the fake upstream received, as one text per request (headers and URI).
+    static func leaked(_ fake: FakeUpstream) -> [String] {
+        fake.requests().compactMap { request in
+            let text = request.uri + " " + request.headers.map { "\($0.name): \($0.value)" }.joined(separator: " ")
+            return gatewayCredentials.contains(where: text.contains) ? text : nil
+        }
+    }
+
+    static func universalStep(headers: String = "{}") -> String {
+        #"{"provider":"openai","endpoint":"chat/completions","headers":\#(headers),"query":{"model":"gpt-5-mini","messages":[{"role":"user","content":"hi"}]}}"#
+    }
+
+    @Test func noGatewayCredentialLeavesThroughTheUniversalEndpoint() async throws {
+        try await ControlsHarness.run(extra: Self.credentialGateways) { client, h async throws in
+            let own = HTTPField.Name("cf-aig-authorization")!
+            let stored = "Bearer sk-stored-openai-0001"
+            // This gateway's token as a native SDK's key: it authenticates, and the stored key goes upstream.
+            for name in ["x-api-key", "api-key", "x-goog-api-key"] {
+                let r = try await client.post("/v1/acct/default", json: "[\(Self.universalStep())]", headers: [HTTPField.Name(name)!: "gw-own-000001"])
+                #expect(r.status == .ok, "\(name): \(r.text)")
+            }
+            // Tokens written into a step's headers, in every credential header, with and without Bearer.
+            let stepHeaders = [
+                #"{"x-api-key":"gw-own-000001"}"#, #"{"api-key":"gw-own-000001"}"#, #"{"x-goog-api-key":"gw-other-000001"}"#,
+                #"{"Authorization":"Bearer gw-other-000001"}"#, #"{"Authorization":"gw-own-000001"}"#, #"{"authorization":"Bearer adm-token-000001"}"#,
+                #"{"X-Api-Key":"Bearer gw-secure-000001"}"#,
+            ]
+            for headers in stepHeaders {
+                let r = try await client.post("/v1/acct/default", json: "[\(Self.universalStep(headers: headers))]", headers: [own: "Bearer gw-own-000001"])
+                #expect(r.status == .ok, "\(headers): \(r.text)")
+            }
+            // Another gateway's token and the admin token in the request's own credential headers.
+            for (name, value) in [("authorization", "Bearer gw-other-000001"), ("authorization", "adm-token-000001"), ("x-api-key", "gw-secure-000001"), ("api-key", "adm-token-000001")] {
+                let r = try await client.post("/v1/acct/default", json: "[\(Self.universalStep())]", headers: [own: "Bearer gw-own-000001", HTTPField.Name(name)!: value])
+                #expect(r.status == .ok, "\(name): \(r.text)")
+            }
+            // Another gateway's token does not authenticate this one.
+            let foreign = try await client.post("/v1/acct/default", json: "[\(Self.universalStep())]", headers: [.authorization: "Bearer gw-other-000001"])
+            #expect(foreign.status == .unauthorized)
+            #expect(foreign.json["internalCode"]?.numberValue == 2009)
+            let foreignKey = try await client.post("/v1/acct/default", json: "[\(Self.universalStep())]", headers: [HTTPField.Name("x-api-key")!: "gw-secure-000001"])
+            #expect(foreignKey.status == .unauthorized)
+
+            let sent = h.fake.requests()
+            #expect(sent.count == 14)
+            #expect(Self.leaked(h.fake).isEmpty, "\(Self.leaked(h.fake))")
+            #expect(sent.allSatisfy { $0.header("authorization") == stored && $0.header("x-api-key") == nil && $0.header("api-key") == nil }, "the stored key is used as when no credential was sent")
+        }
+    }
+
+    @Test func anotherGatewaysTokenIsNeverAProviderKeyOnCompatOrPassthrough() async throws {
+        try await ControlsHarness.run(extra: Self.credentialGateways) { client, h async throws in
+            let anthropicBody = #"{"model":"claude-x","max_tokens":16,"messages":[{"role":"user","content":"hi"}]}"#
+            for token in ["gw-other-000001", "gw-secure-000001", "adm-token-000001"] {
+                // Compat: the stored key is used, as when no key was sent.
+                #expect(try await client.chat(headers: [.authorization: "Bearer \(token)"], gateway: "open").status == .ok)
+                // Passthrough, in each credential header the provider could read.
+                let openAI = try await client.post("/v1/acct/open/openai/chat/completions", json: chat("gpt-5-mini"), headers: [.authorization: "Bearer \(token)"])
+                #expect(openAI.status == .ok, "\(openAI.text)")
+                let bare = try await client.post("/v1/acct/open/openai/chat/completions", json: chat("gpt-5-mini"), headers: [.authorization: token])
+                #expect(bare.status == .ok, "\(bare.text)")
+                let anthropic = try await client.post("/v1/acct/open/anthropic/v1/messages", json: anthropicBody, headers: [HTTPField.Name("x-api-key")!: token])
+                #expect(anthropic.status == .ok, "\(anthropic.text)")
+                let query = try await client.post("/v1/acct/open/openai/chat/completions?key=\(token)&x=1", json: chat("gpt-5-mini"))
+                #expect(query.status == .ok, "\(query.text)")
+            }
+            // ... and it does not authenticate a gateway that requires its own token.
+            let compat = try await client.chat(headers: [.authorization: "Bearer gw-other-000001"], gateway: "secure")
+            #expect(compat.status == .unauthorized)
+            #expect(compat.json["internalCode"]?.numberValue == 2009)
+            let passthrough = try await client.post("/v1/acct/secure/openai/chat/completions", json: chat("gpt-5-mini"), headers: [.authorization: "Bearer adm-token-000001"])
+            #expect(passthrough.status == .unauthorized)
+            #expect(try await client.chat(headers: [.authorization: "Bearer gw-secure-000001"], gateway: "secure").status == .ok)
+
+            let sent = h.fake.requests()
+            #expect(sent.count == 16)
+            #expect(Self.leaked(h.fake).isEmpty, "\(Self.leaked(h.fake))")
+            let openAI = sent.filter { !$0.path.hasSuffix("/messages") }
+            let anthropic = sent.filter { $0.path.hasSuffix("/messages") }
+            #expect(openAI.count == 13 && anthropic.count == 3)
+            #expect(openAI.allSatisfy { $0.header("authorization") == "Bearer sk-stored-openai-0001" })
+            #expect(anthropic.allSatisfy { $0.header("x-api-key") == "sk-ant-stored-0001" })
+        }
+    }
+
     /// A provider that rejects every key, echoing it (and the query and body) in its error body.
     static func withEchoingUpstream(_ body: @Sendable (Int) async throws -> Void) async throws {
         let router = Router()

@@ -28,6 +28,8 @@ public func buildApplication(
     metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     /// Seeds the per-request generators of route splits; nil = a random seed per process.
     randomSeed: UInt64? = nil,
+    /// Waits between two tries of an upstream call (`cf-aig-max-attempts`, route `retries`, universal steps); tests record instead.
+    retrySleep: @escaping @Sendable (Seconds) async throws -> Void = AttemptExecutor.taskSleep,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     var clientConfiguration = HTTPClient.Configuration()
@@ -52,6 +54,7 @@ public func buildApplication(
     )
     var dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
     dispatcher.observer = controls.dispatchObserver
+    dispatcher.retrySleep = retrySleep
     let state = GatewayState(
         configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routeTable, logger: logger, limits: limits, now: now,
         controls: controls, splitSeeds: SplitSeeds(seed: randomSeed)

@@ -128,7 +128,7 @@ public struct GatewayResponder: HTTPResponder {
             throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: [expected.rawValue])
         }
         let gateway = try gateway(named: gatewayName)
-        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
+        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway, credentials: state.credentials)
         try state.checkRateLimit(gateway: gatewayName, gateway)
         let handler = CompatHandler(state: state)
         switch endpoint {
@@ -151,7 +151,7 @@ public struct GatewayResponder: HTTPResponder {
             throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["POST"])
         }
         let gateway = try gateway(named: gatewayName)
-        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
+        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway, credentials: state.credentials)
         try state.checkRateLimit(gateway: gatewayName, gateway)
         try state.controls.begin(request, record: record)
         return try await UniversalHandler(state: state).handle(request, auth: auth, record: &record)
@@ -170,7 +170,7 @@ public struct GatewayResponder: HTTPResponder {
                 "unknown provider '\(providerSegment)'" + (NameSuggestion.nearest(to: providerSegment, in: state.providers.providers.map(\.pathSlug)).map { "; did you mean '\($0)'?" } ?? "")
             )
         }
-        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway)
+        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway, credentials: state.credentials)
         try state.checkRateLimit(gateway: gatewayName, gateway)
         let handler = PassthroughHandler(state: state)
         return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body, _ in

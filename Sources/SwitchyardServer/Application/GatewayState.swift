@@ -14,6 +14,8 @@ final class GatewayState: Sendable {
 
     let configuration: GatewayConfiguration
     let gateways: [String: Gateway]
+    /// Every gateway's tokens and the admin token: never forwarded upstream, from any endpoint.
+    let credentials: GatewayCredentials
     let providers: ProviderTable
     let dispatcher: Dispatcher
     let routeTable: RouteTable
@@ -49,6 +51,7 @@ final class GatewayState: Sendable {
             gateways["default"] = Gateway(settings: .init(), tokens: TokenSet([]))
         }
         self.gateways = gateways
+        credentials = GatewayCredentials(gateways: configuration.gateways.values, adminToken: configuration.controls.adminToken)
         self.providers = providers
         self.dispatcher = dispatcher
         self.routeTable = routes

@@ -19,7 +19,7 @@ struct PassthroughHandler {
         record.provider = provider.slug
         var request = request
         let body = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
-        let query = request.uri.string.firstIndex(of: "?").map { String(request.uri.string[$0...]) } ?? ""
+        let query = auth.credentials.forwardable(query: request.uri.string.firstIndex(of: "?").map { String(request.uri.string[$0...]) } ?? "")
         let (provider, upstreamRest) = try Self.native(provider: provider, rest: rest)
         let upstreamPath = Self.join(baseURL: provider.baseURL, rest: upstreamRest)
         let pathAndQuery = upstreamPath + query

@@ -78,36 +78,93 @@ struct RequestOptions: Sendable {
     }
 }
 
-/// Gateway authentication and which key goes upstream (SPEC §4).
-struct ClientAuthentication: Sendable {
-    /// The `Authorization: Bearer` value when it is a gateway token (never forwarded).
-    let authorizationIsGatewayToken: Bool
-    /// The bearer value of `Authorization`, when present and not a gateway token.
-    let clientBearer: String?
-    /// Provider key headers (`x-api-key`, `x-goog-api-key`, `api-key`) whose value is a gateway token:
-    /// a native SDK given the gateway token as its key. Never forwarded; the stored key is used.
-    let gatewayTokenKeyHeaders: Set<String>
+/// The gateway's own credentials: the tokens of every configured gateway and the admin token.
+/// Built once (`GatewayState.credentials`), it is the one predicate that decides a credential
+/// never leaves the gateway, whichever gateway and endpoint it was sent to and wherever it was
+/// written (`Authorization`, a provider key header, a universal step's headers, `?key=`).
+struct GatewayCredentials: Sendable {
+    private let tokens: TokenSet
 
-    init(headers: HTTPFields, gateway: GatewayState.Gateway) throws(GatewayError) {
-        let bearer = headers[.authorization].flatMap(Self.bearerValue)
-        let isToken = bearer.map { gateway.tokens.contains($0) } ?? false
-        authorizationIsGatewayToken = isToken
-        clientBearer = isToken ? nil : bearer
-        var keyHeaders: Set<String> = []
-        for name in Self.providerKeyHeaders {
-            if let value = headers[name], gateway.tokens.contains(value.trimmingCharacters(in: .whitespaces)) {
-                keyHeaders.insert(name.canonicalName)
+    init(gateways: some Sequence<GatewayConfiguration.Gateway>, adminToken: String?) {
+        tokens = TokenSet(gateways.flatMap(\.tokens) + (adminToken.map { [$0] } ?? []))
+    }
+
+    /// Whether a credential header value is one of them: `Bearer <token>` or the bare token.
+    func matches(_ value: String) -> Bool { Self.matches(value, in: tokens) }
+
+    /// Whether a credential header value is `Bearer <t>` or a bare `<t>` with `t` in `tokens`.
+    static func matches(_ value: String, in tokens: TokenSet) -> Bool {
+        guard !tokens.isEmpty else { return false }
+        let bare = value.trimmingCharacters(in: .whitespaces)
+        guard !bare.isEmpty else { return false }
+        if tokens.contains(bare) { return true }
+        guard let bearer = ClientAuthentication.bearerValue(bare), bearer != bare else { return false }
+        return tokens.contains(bearer)
+    }
+
+    /// A query (`?a=1&key=...`, or empty) without its key-like parameters (`key`, `api_key`, ...)
+    /// whose value, percent-decoded or not, is one of them.
+    func forwardable(query: String) -> String {
+        guard query.count > 1, query.contains("="), !tokens.isEmpty else { return query }
+        let pairs = query.dropFirst().split(separator: "&", omittingEmptySubsequences: false)
+        let kept = pairs.filter { pair in
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, RequestRecord.secretParameters.contains(parts[0].lowercased()) else { return true }
+            let raw = String(parts[1])
+            return !matches(raw) && raw.removingPercentEncoding.map(matches) != true
+        }
+        guard kept.count < pairs.count else { return query }
+        return kept.isEmpty ? "" : "?" + kept.joined(separator: "&")
+    }
+}
+
+/// Gateway authentication and which key goes upstream (SPEC §4). A credential header holding any
+/// gateway credential (`GatewayCredentials`: this gateway's token, another gateway's, the admin
+/// token) is never forwarded and the stored key is used, as when no credential was sent; only
+/// this gateway's own tokens authenticate it.
+struct ClientAuthentication: Sendable {
+    /// `Authorization` holds a gateway credential (never forwarded).
+    let authorizationIsGatewayToken: Bool
+    /// The bearer value of `Authorization`, when present and not a gateway credential: the client's provider key.
+    let clientBearer: String?
+    /// Provider key headers (`x-api-key`, `x-goog-api-key`, `api-key`) holding a gateway credential:
+    /// a native SDK given a gateway token as its key. Never forwarded; the stored key is used.
+    let gatewayTokenKeyHeaders: Set<String>
+    /// Every gateway credential, for what a request carries outside its own headers (universal steps, `?key=`).
+    let credentials: GatewayCredentials
+
+    init(headers: HTTPFields, gateway: GatewayState.Gateway, credentials: GatewayCredentials) throws(GatewayError) {
+        self.credentials = credentials
+        var authenticated = false
+        // Each field on its own: a token repeated in a second field of the same name is still withheld.
+        func holdsGatewayCredential(_ name: HTTPField.Name) -> Bool {
+            var found = false
+            for value in headers[values: name] where credentials.matches(value) {
+                found = true
+                if GatewayCredentials.matches(value, in: gateway.tokens) { authenticated = true }
             }
+            return found
+        }
+        authorizationIsGatewayToken = holdsGatewayCredential(.authorization)
+        clientBearer = authorizationIsGatewayToken ? nil : headers[.authorization].flatMap(Self.bearerValue)
+        var keyHeaders: Set<String> = []
+        for name in Self.providerKeyHeaders where holdsGatewayCredential(name) {
+            keyHeaders.insert(name.canonicalName)
         }
         gatewayTokenKeyHeaders = keyHeaders
         if gateway.settings.authentication {
-            let cfToken = headers[.cfAigAuthorization].flatMap(Self.bearerValue)
-            guard isToken || !keyHeaders.isEmpty || cfToken.map({ gateway.tokens.contains($0) }) == true else {
+            let cfToken = headers[values: .cfAigAuthorization].contains { GatewayCredentials.matches($0, in: gateway.tokens) }
+            guard authenticated || cfToken else {
                 throw .unauthorized(headers[.cfAigAuthorization] == nil
                     ? "Unauthorized: this gateway requires 'cf-aig-authorization: Bearer <token>'"
                     : "Unauthorized: the gateway token is not valid")
             }
         }
+    }
+
+    /// Whether the client header `lowercasedName` holds a gateway credential and so is not forwarded.
+    func withholds(_ lowercasedName: String) -> Bool {
+        (lowercasedName == "authorization" && authorizationIsGatewayToken) || gatewayTokenKeyHeaders.contains(lowercasedName)
     }
 
     /// Native SDKs' key headers, which may carry a gateway token instead of a provider key.

@@ -7,9 +7,13 @@ import SwitchyardCore
 import SwitchyardProviders
 
 /// `POST /v1/{account}/{gateway}`: Cloudflare's universal endpoint. The body is a JSON array of
-/// `{provider, endpoint, headers, query, config}` steps (a single object is one step); each is a
-/// provider-native request, tried in order (with its own retries) until one answers 2xx. The answer
-/// carries `cf-aig-step`; when every step fails, the last step's answer (or error) is returned.
+/// `{provider, endpoint, headers, query, config}` steps (a single object is one step), at most
+/// `limits.max_universal_steps` of them; each is a provider-native request, tried in order until
+/// one answers 2xx. Each step runs on the dispatcher's `AttemptExecutor`, like compat requests and
+/// dynamic routes: its `maxAttempts` retry only what `RetryPolicy` retries (connection failures,
+/// timeouts, 408, 429, 5xx), with jittered backoff and `Retry-After`; any other failure ends the
+/// step at once and the next one runs. The answer carries `cf-aig-step`; when every step fails,
+/// the last step's answer (or error) is returned.
 struct UniversalHandler {
     let state: GatewayState
 
@@ -22,6 +26,9 @@ struct UniversalHandler {
         var options: RequestOptions
     }
 
+    /// How much of a failed step's answer is read (and dropped) so that its connection can be reused.
+    static let drainLimit = 1 << 20
+
     func handle(_ request: Request, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
         var request = request
         let buffer = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
@@ -32,40 +39,52 @@ struct UniversalHandler {
         }
         let items = parsed.arrayValue ?? [parsed]
         guard !items.isEmpty else { throw GatewayError.invalidRequest("the universal endpoint needs at least one step") }
-        let tokens = state.gateways[record.gateway ?? "default"]?.tokens ?? TokenSet([])
-        let steps = try items.enumerated().map { index, item throws(GatewayError) in try step(item, index: index, request: request, auth: auth, gatewayTokens: tokens) }
+        // Each step may cost up to 5 upstream calls: the number of steps is what bounds one request.
+        let maxSteps = state.configuration.limits.maxUniversalSteps
+        guard items.count <= maxSteps else {
+            throw GatewayError.invalidRequest(
+                "the universal endpoint takes at most \(maxSteps) steps, got \(items.count) (setting: limits.max_universal_steps)")
+        }
+        let steps = try items.enumerated().map { index, item throws(GatewayError) in try step(item, index: index, request: request, auth: auth) }
 
+        let dispatcher = state.dispatcher
+        let executor = dispatcher.executor
+        let logger = state.logger
+        var rng = SplitMix64(seed: UInt64.random(in: .min ... .max))
         for (index, step) in steps.enumerated() {
+            if index > 0 { dispatcher.observer.fellBack(steps[index - 1].provider.slug) }
             let isLastStep = index == steps.count - 1
             record.provider = step.provider.slug
             record.step = index
-            for attempt in 0...step.options.retries {
-                if attempt > 0 {
-                    try await Task.sleep(for: .seconds(Self.delay(step.options.backoff, retry: attempt)))
-                }
-                let isLast = isLastStep && attempt == step.options.retries
-                let response: HTTPClientResponse
-                do {
-                    response = try await state.dispatcher.passthrough(
-                        provider: step.provider, method: .POST, pathAndQuery: step.pathAndQuery, headers: step.headers, body: step.body,
-                        credential: step.carriesCredential ? .clientHeaders : .stored(alias: step.options.keyAlias),
-                        timeout: step.options.timeout, logger: state.logger
-                    )
-                } catch let error as GatewayError where !isLast && [2005, 2044].contains(error.code) {
-                    continue
-                }
-                let status = Int(response.status.code)
-                if (200..<300).contains(status) || isLast {
-                    return stream(response, request: request, record: record)
-                }
-                // Read and drop the failed answer so that its connection can be reused.
-                _ = try? await response.body.collect(upTo: 1 << 20)
+            let result = try await executor.run(
+                provider: step.provider.slug, retries: step.options.retries, backoff: step.options.backoff, rng: &rng, logger: logger,
+                discard: Self.drain
+            ) {
+                try await dispatcher.passthrough(
+                    provider: step.provider, method: .POST, pathAndQuery: step.pathAndQuery, headers: step.headers, body: step.body,
+                    credential: step.carriesCredential ? .clientHeaders : .stored(alias: step.options.keyAlias),
+                    timeout: step.options.timeout, logger: logger
+                )
+            }
+            switch result {
+            case .served(let response):
+                return stream(response, request: request, record: record)
+            case .rejected(let response):
+                if isLastStep { return stream(response, request: request, record: record) }
+                await Self.drain(response)
+            case .error(let error):
+                if isLastStep { throw error }
             }
         }
         throw GatewayError.unreachable(provider: steps.last?.provider.slug ?? "none", reason: "every step failed")
     }
 
-    private func step(_ item: JSONValue, index: Int, request: Request, auth: ClientAuthentication, gatewayTokens: TokenSet) throws(GatewayError) -> Step {
+    /// Reads and drops a failed answer (at most `drainLimit` bytes) so that its connection can be reused.
+    static func drain(_ response: HTTPClientResponse) async {
+        _ = try? await response.body.collect(upTo: drainLimit)
+    }
+
+    private func step(_ item: JSONValue, index: Int, request: Request, auth: ClientAuthentication) throws(GatewayError) -> Step {
         guard let object = item.objectValue else { throw .invalidRequest("step \(index) must be an object with provider, endpoint and query") }
         guard let slug = object["provider"]?.stringValue else { throw .invalidRequest("step \(index) needs 'provider' (a string)") }
         guard var provider = state.providers.provider(pathSlug: slug) else {
@@ -75,7 +94,8 @@ struct UniversalHandler {
         var rest = endpoint.hasPrefix("/") ? endpoint : "/" + endpoint
         var query = ""
         if let mark = rest.firstIndex(of: "?") {
-            query = String(rest[mark...])
+            // A gateway credential given as `?key=` is dropped like one in a header.
+            query = auth.credentials.forwardable(query: String(rest[mark...]))
             rest = String(rest[..<mark])
         }
         (provider, rest) = try PassthroughHandler.native(provider: provider, rest: rest)
@@ -87,7 +107,7 @@ struct UniversalHandler {
         for field in request.headers {
             let name = field.name.canonicalName
             guard name.hasPrefix("cf-aig-") || HeaderPolicy.forwardsRequestHeader(name, connectionListed: connectionListed) else { continue }
-            if name == "authorization", auth.authorizationIsGatewayToken { continue }
+            if auth.withholds(name) { continue }
             fields.append(field)
         }
         if let stepHeaders = object["headers"] {
@@ -114,8 +134,9 @@ struct UniversalHandler {
             let name = field.name.canonicalName
             guard HeaderPolicy.forwardsRequestHeader(name) else { continue }
             if PassthroughHandler.credentialHeaders.contains(name) {
-                // A gateway token is never forwarded, wherever it was written.
-                if name == "authorization", let token = ClientAuthentication.bearerValue(field.value), gatewayTokens.contains(token) { continue }
+                // No gateway credential (any gateway's token, the admin token) is forwarded, wherever it
+                // was written; without another credential the stored key is used.
+                if auth.credentials.matches(field.value) { continue }
                 carriesCredential = true
             }
             headers.append((name, field.value))
@@ -151,13 +172,5 @@ struct UniversalHandler {
             state.logRequest(record, status: status)
             try await writer.finish(nil)
         })
-    }
-
-    static func delay(_ backoff: Backoff, retry: Int) -> Double {
-        switch backoff.mode {
-        case .constant: backoff.delay
-        case .linear: backoff.delay * Double(retry)
-        case .exponential: backoff.delay * pow(2, Double(retry - 1))
-        }
     }
 }
