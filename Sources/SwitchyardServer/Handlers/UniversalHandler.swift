@@ -98,6 +98,7 @@ struct UniversalHandler {
             query = auth.credentials.forwardable(query: String(rest[mark...]))
             rest = String(rest[..<mark])
         }
+        try PassthroughHandler.checkPath(rest)
         (provider, rest) = try PassthroughHandler.native(provider: provider, rest: rest)
         let path = PassthroughHandler.join(baseURL: provider.baseURL, rest: rest)
 
@@ -160,7 +161,8 @@ struct UniversalHandler {
         let state = self.state
         // See CompatHandler: watching for inbound close ends the connection with the response.
         headers[.connection] = "close"
-        return Response(status: .init(code: status), headers: headers, body: ResponseBody { writer in
+        let abandoned: @Sendable () -> Void = { state.logRequest(record, status: 499, note: GatewayControls.abandonedNote) }
+        return Response(status: .init(code: status), headers: headers, body: .guarded(ifNeverWritten: abandoned) { writer in
             do {
                 try await request.body.consumeWithCancellationOnInboundClose { _ in
                     for try await chunk in response.body { try await writer.write(chunk) }
