@@ -5,15 +5,14 @@ import SwitchyardServer
 /// `--config FILE`, else `switchyard.yaml` when it exists, else the built-in defaults; a file that
 /// does not parse prints its located errors and exits 1.
 enum ConfigurationFile {
+    /// The file the configuration is read from; nil = the built-in defaults.
+    static func path(_ explicitPath: String?) -> String? {
+        if let explicitPath { return explicitPath }
+        return FileManager.default.fileExists(atPath: "switchyard.yaml") ? "switchyard.yaml" : nil
+    }
+
     static func load(_ explicitPath: String?, environment: [String: String]) throws -> GatewayConfiguration {
-        let path: String
-        if let explicitPath {
-            path = explicitPath
-        } else if FileManager.default.fileExists(atPath: "switchyard.yaml") {
-            path = "switchyard.yaml"
-        } else {
-            return GatewayConfiguration()
-        }
+        guard let path = path(explicitPath) else { return GatewayConfiguration() }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw ValidationError("cannot read configuration file '\(path)'")
         }
@@ -34,4 +33,7 @@ struct ConfigurationOption: ParsableArguments {
     func load(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> GatewayConfiguration {
         try ConfigurationFile.load(config, environment: environment)
     }
+
+    /// The file that was read, if any (`serve` watches it).
+    var path: String? { ConfigurationFile.path(config) }
 }

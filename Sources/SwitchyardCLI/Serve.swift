@@ -33,13 +33,16 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
         var configuration = try configurationFile.load(environment: environment)
-        if let host { configuration.listen.host = host }
-        if let port {
-            guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
-            configuration.listen.port = port
+        if let port, !(0...65535).contains(port) { throw ValidationError("--port must be from 0 to 65535") }
+        // The command line wins over the file, at start and on every reload.
+        let (host, port, routes, allowUnauthenticated) = (self.host, self.port, self.routes, self.allowUnauthenticated)
+        let commandLine: @Sendable (inout GatewayConfiguration) -> Void = { c in
+            if let host { c.listen.host = host }
+            if let port { c.listen.port = port }
+            if let routes { c.routesDirectory = routes }
+            if allowUnauthenticated { c.listen.allowUnauthenticated = true }
         }
-        if let routes { configuration.routesDirectory = routes }
-        if allowUnauthenticated { configuration.listen.allowUnauthenticated = true }
+        commandLine(&configuration)
         if let refusal = NetworkExposure.refusal(configuration) {
             FileHandle.standardError.write(Data((refusal + "\n").utf8))
             throw ExitCode(1)
@@ -54,11 +57,17 @@ struct Serve: AsyncParsableCommand {
         logger.logLevel = environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
 
         var services: [any Service] = [LogFlushService(output: .standardOutput)]
+        var adjust = commandLine
         if demo {
             let demoSetup = try await DemoMode.start(configuration: &configuration, environment: environment)
             FileHandle.standardOutput.write(Data((demoSetup.banner + "\n").utf8))
             services.append(demoSetup.service)
+            adjust = { c in
+                commandLine(&c)
+                demoSetup.overlay(&c, environment: ProcessInfo.processInfo.environment)
+            }
         }
+        let source = configurationFile.path.map { ConfigurationSource(path: $0, adjust: adjust) }
 
         let routeCatalog = RouteLoading.load(directory: configuration.routesDirectory, configuration: configuration)
         let names = routeCatalog.names.isEmpty ? "" : ": " + routeCatalog.names.joined(separator: ", ")
@@ -81,7 +90,7 @@ struct Serve: AsyncParsableCommand {
         }
 
         let listenHost = configuration.listen.host
-        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, onServerRunning: { port in
+        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, configurationSource: source, onServerRunning: { port in
             // Written unbuffered, after the log lines before it: scripts and tests wait for this line.
             LogOutput.standardOutput.flush()
             FileHandle.standardOutput.write(Data("switchyard listening on http://\(listenHost):\(port)\n".utf8))

@@ -75,7 +75,7 @@ import Testing
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let state = GatewayState(
-            configuration: configuration, providers: ProviderTable(settings: [:], environment: [:]),
+            configuration: configuration, environment: [:],
             dispatcher: Dispatcher(client: client, defaultTimeout: .seconds(1)), routes: RouteTable(RouteCatalog()), logger: logger
         )
         return (GatewayResponder(state: state), client)

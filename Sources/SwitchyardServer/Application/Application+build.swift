@@ -30,6 +30,9 @@ public func buildApplication(
     randomSeed: UInt64? = nil,
     /// Waits between two tries of an upstream call (`cf-aig-max-attempts`, route `retries`, universal steps); tests record instead.
     retrySleep: @escaping @Sendable (Seconds) async throws -> Void = AttemptExecutor.taskSleep,
+    /// The file `configuration` was read from: reloaded on change, SIGHUP and `POST /admin/reload`
+    /// (polled every `reloadRoutesEvery`); nil = the configuration is fixed.
+    configurationSource: ConfigurationSource? = nil,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     var clientConfiguration = HTTPClient.Configuration()
@@ -47,24 +50,25 @@ public func buildApplication(
     // No tracer: AsyncHTTPClient otherwise builds a span and its attributes for every request (~1.4 % of CPU in the profile).
     clientConfiguration.tracing.tracer = nil
     let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration, backgroundActivityLogger: logger)
-    let providers = ProviderTable(settings: configuration.providers, environment: environment)
+    let settings = SettingsStore(GatewaySettings(configuration: configuration, environment: environment))
     let routeTable = routeTable ?? RouteTable(routes)
     let controls = GatewayControls(
-        configuration: configuration, providers: providers, store: requestLog, registry: metrics, routeNames: { routeTable.current.names }, logger: logger, now: now
+        settings: settings, store: requestLog, registry: metrics, routeNames: { routeTable.current.names }, logger: logger, now: now
     )
     var dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
     dispatcher.observer = controls.dispatchObserver
     dispatcher.retrySleep = retrySleep
+    let reloader = configurationSource.map { ConfigurationReloader(source: $0, settings: settings, metrics: controls.metrics, logger: logger) }
     let state = GatewayState(
-        configuration: configuration, providers: providers, dispatcher: dispatcher, routes: routeTable, logger: logger, limits: limits, now: now,
-        controls: controls, splitSeeds: SplitSeeds(seed: randomSeed)
+        settings: settings, dispatcher: dispatcher, routes: routeTable, logger: logger, limits: limits, now: now,
+        controls: controls, splitSeeds: SplitSeeds(seed: randomSeed), reloader: reloader
     )
     var services: [any Service] = [HTTPClientService(client: client)] + controls.services
     if let limitPersister { services.append(LimitPersisterService(persister: limitPersister)) }
     if let interval = reloadRoutesEvery {
         let metrics = controls.metrics
-        services.append(RouteReloadService(
-            table: routeTable, directory: configuration.routesDirectory, configuration: configuration, interval: interval, logger: logger,
+        services.append(ReloadService(
+            table: routeTable, directory: configuration.routesDirectory, settings: settings, reloader: reloader, interval: interval, logger: logger,
             reloaded: { metrics.routesReloaded(success: $0) }
         ))
     }

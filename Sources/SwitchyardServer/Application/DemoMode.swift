@@ -10,26 +10,37 @@ public enum DemoMode {
         public let service: any Service
         /// What to print at startup.
         public let banner: String
+        let openAIBaseURL: String
+        let baseURL: String
+
+        /// Points every provider without a key at the fake (again, for a reloaded configuration).
+        @discardableResult
+        public func overlay(_ configuration: inout GatewayConfiguration, environment: [String: String]) -> [String] {
+            let table = ProviderTable(settings: configuration.providers, environment: environment)
+            var simulated: [String] = []
+            for provider in table.providers where provider.keys.isEmpty && !provider.isCustom {
+                var settings = configuration.providers[provider.slug] ?? ProviderSettings()
+                switch provider.family {
+                case .openAICompatible, .azureOpenAI: settings.baseURL = openAIBaseURL
+                case .anthropic, .gemini, .workersAI: settings.baseURL = baseURL
+                }
+                settings.keys = ["default": "demo-key"]
+                configuration.providers[provider.slug] = settings
+                simulated.append(provider.slug)
+            }
+            return simulated
+        }
     }
 
     public static func start(configuration: inout GatewayConfiguration, environment: [String: String]) async throws -> Started {
         let fake = try await FakeUpstream.start(FakeUpstreamConfiguration(host: "127.0.0.1", port: 0, simulatedMarker: true))
-        let table = ProviderTable(settings: configuration.providers, environment: environment)
-        var simulated: [String] = []
-        for provider in table.providers where provider.keys.isEmpty && !provider.isCustom {
-            var settings = configuration.providers[provider.slug] ?? ProviderSettings()
-            switch provider.family {
-            case .openAICompatible, .azureOpenAI: settings.baseURL = fake.openAIBaseURL
-            case .anthropic, .gemini, .workersAI: settings.baseURL = fake.baseURL
-            }
-            settings.keys = ["default": "demo-key"]
-            configuration.providers[provider.slug] = settings
-            simulated.append(provider.slug)
-        }
+        var started = Started(service: FakeUpstreamService(upstream: fake), banner: "", openAIBaseURL: fake.openAIBaseURL, baseURL: fake.baseURL)
+        let simulated = started.overlay(&configuration, environment: environment)
         let banner = simulated.isEmpty
             ? "switchyard --demo: every provider has a key; the simulated provider at \(fake.baseURL) is unused"
             : "switchyard --demo: SIMULATED answers (prefixed \"[simulated]\") from the built-in fake provider at \(fake.baseURL) for: \(simulated.joined(separator: ", "))"
-        return Started(service: FakeUpstreamService(upstream: fake), banner: banner)
+        started = Started(service: started.service, banner: banner, openAIBaseURL: fake.openAIBaseURL, baseURL: fake.baseURL)
+        return started
     }
 }
 

@@ -42,8 +42,12 @@ public struct GatewayResponder: HTTPResponder {
         // until it ends, and the connection's task lives as long as the connection. The child's
         // frames (routing, dispatch, the upstream call: ~35 KB) are freed when the response head is
         // ready, so an open stream or an idle keep-alive connection holds only what writing needs.
-        async let response = handle(request, peerIsLocal: context.peerIsLocal)
-        return try await response
+        // The request runs on the configuration current now, whatever reloads happen while it runs.
+        let pin = SettingsStore.Pin(store: ObjectIdentifier(state.settings), settings: state.settings.latest)
+        return try await SettingsStore.$pinned.withValue(pin) {
+            async let response = handle(request, peerIsLocal: context.peerIsLocal)
+            return try await response
+        }
     }
 
     /// `cf-aig-event-id` is echoed in a response header and stored: at most 256 visible ASCII characters.

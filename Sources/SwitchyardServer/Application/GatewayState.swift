@@ -5,26 +5,26 @@ import Logging
 import SwitchyardCore
 import SwitchyardProviders
 
-/// Everything the request path reads, computed once at startup.
+/// Everything the request path reads. What the configuration decides is in `settings` (swapped
+/// whole on reload, pinned per request); the rest lives as long as the process.
 final class GatewayState: Sendable {
-    struct Gateway: Sendable {
-        let settings: GatewayConfiguration.Gateway
-        let tokens: TokenSet
-    }
+    typealias Gateway = GatewaySettings.Gateway
 
-    let configuration: GatewayConfiguration
-    let gateways: [String: Gateway]
+    /// The configuration the request started with (`SettingsStore.current`).
+    let settings: SettingsStore
+    var current: GatewaySettings { settings.current }
+    var configuration: GatewayConfiguration { current.configuration }
+    var gateways: [String: Gateway] { current.gateways }
     /// Every gateway's tokens and the admin token: never forwarded upstream, from any endpoint.
-    let credentials: GatewayCredentials
-    let providers: ProviderTable
+    var credentials: GatewayCredentials { current.credentials }
+    var providers: ProviderTable { current.providers }
+    var prices: PriceTable { current.prices }
     let dispatcher: Dispatcher
     let routeTable: RouteTable
     var routes: RouteCatalog { routeTable.current }
     let logger: Logger
     /// Gateway-level rate limits (`gateways.<id>.rate_limit`).
     let limits: any LimitStore
-    /// The configured price table (built once, in `GatewayControls`).
-    var prices: PriceTable { controls.prices }
     /// One registry per application, shared by every metric (Controls/GatewayMetrics.swift).
     var metrics: GatewayMetrics { controls.metrics }
     /// Unix seconds; injected by tests.
@@ -33,32 +33,31 @@ final class GatewayState: Sendable {
     let controls: GatewayControls
     /// Seeds for each request's split generator.
     let splitSeeds: SplitSeeds
+    /// Reloads the configuration file (nil: the configuration was given in memory).
+    let reloader: ConfigurationReloader?
 
     init(
-        configuration: GatewayConfiguration, providers: ProviderTable, dispatcher: Dispatcher, routes: RouteTable, logger: Logger,
+        settings: SettingsStore, dispatcher: Dispatcher, routes: RouteTable, logger: Logger,
         limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-        controls: GatewayControls? = nil, splitSeeds: SplitSeeds = SplitSeeds(seed: nil)
+        controls: GatewayControls? = nil, splitSeeds: SplitSeeds = SplitSeeds(seed: nil), reloader: ConfigurationReloader? = nil
     ) {
+        self.settings = settings
         self.splitSeeds = splitSeeds
         self.limits = limits
         self.now = now
-        self.configuration = configuration
-        var gateways: [String: Gateway] = [:]
-        for (name, settings) in configuration.gateways {
-            gateways[name] = Gateway(settings: settings, tokens: TokenSet(settings.tokens))
-        }
-        if gateways["default"] == nil {
-            gateways["default"] = Gateway(settings: .init(), tokens: TokenSet([]))
-        }
-        self.gateways = gateways
-        credentials = GatewayCredentials(gateways: configuration.gateways.values, adminToken: configuration.controls.adminToken)
-        self.providers = providers
         self.dispatcher = dispatcher
         self.routeTable = routes
         self.logger = logger
+        self.reloader = reloader
         self.controls = controls ?? GatewayControls(
-            configuration: configuration, providers: providers, store: nil, registry: .init(), routeNames: { routes.current.names }, logger: logger, now: now
+            settings: settings, store: nil, registry: .init(), routeNames: { routes.current.names }, logger: logger, now: now
         )
+    }
+
+    convenience init(
+        configuration: GatewayConfiguration, environment: [String: String] = [:], dispatcher: Dispatcher, routes: RouteTable, logger: Logger
+    ) {
+        self.init(settings: SettingsStore(GatewaySettings(configuration: configuration, environment: environment)), dispatcher: dispatcher, routes: routes, logger: logger)
     }
 
     /// Counts the request against the gateway's rate limit, if it has one (429/2003 beyond it).
@@ -87,7 +86,7 @@ final class GatewayState: Sendable {
             metadata["prompt_tokens"] = .stringConvertible(usage.promptTokens)
             metadata["completion_tokens"] = .stringConvertible(usage.completionTokens)
         }
-        if let note { metadata["note"] = .string(controls.redactor.adding(record.observation.snapshot.requestSecrets).redact(note)) }
+        if let note { metadata["note"] = .string(current.redactor.adding(record.observation.snapshot.requestSecrets).redact(note)) }
         return metadata
     }
 

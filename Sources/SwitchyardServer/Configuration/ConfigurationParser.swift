@@ -12,6 +12,18 @@ public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
 /// Parses `switchyard.yaml` text. Every problem is reported with its line and column: unknown
 /// keys (with the likely intended one), wrong types, unset `${VAR}`s.
 public enum ConfigurationParser {
+    /// The paths of the `${file:...}` references in a configuration text.
+    public static func secretFiles(in text: String) -> [String] {
+        var paths: [String] = []
+        var rest = Substring(text)
+        while let start = rest.range(of: "${file:") {
+            guard let end = rest[start.upperBound...].firstIndex(of: "}") else { break }
+            paths.append(String(rest[start.upperBound..<end]))
+            rest = rest[rest.index(after: end)...]
+        }
+        return paths
+    }
+
     public static func parse(_ text: String, path: String = "switchyard.yaml", environment: [String: String]) throws(ConfigurationError) -> GatewayConfiguration {
         var reader = Reader(path: path, environment: environment)
         let root: Node?
@@ -110,7 +122,18 @@ private struct Reader {
                 return nil
             }
             let name = String(rest[start.upperBound..<end])
-            if let value = environment[name] {
+            if name.hasPrefix("file:") {
+                // A secret mounted as a file (Docker/Kubernetes secrets): its contents, less the final newline.
+                let file = String(name.dropFirst("file:".count))
+                if let contents = try? String(contentsOfFile: file, encoding: .utf8) {
+                    var value = Substring(contents)
+                    while let last = value.last, last == "\n" || last == "\r" { value = value.dropLast() }
+                    out += value
+                } else {
+                    error(node, "cannot read secret file '\(file)' (used in \(keyPath))")
+                    ok = false
+                }
+            } else if let value = environment[name] {
                 out += value
             } else {
                 error(node, "environment variable '\(name)' is not set (used in \(keyPath))")

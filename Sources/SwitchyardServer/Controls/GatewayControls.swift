@@ -12,17 +12,20 @@ import Synchronization
 /// The gateway's controls and observability around the handlers: response cache, durable request
 /// log, metrics, admin API and secret redaction. Built once per application.
 final class GatewayControls: Sendable {
+    /// The `admin`, `logs` and `cache` sections the process started with (sizes and intervals
+    /// need a restart; tokens are read from `settings`).
     let configuration: ControlsConfiguration
+    let settings: SettingsStore
     let cache: ResponseCache
     /// Nil when the application has no request-log store.
     let writer: RequestLogWriter?
     let metrics: GatewayMetrics
     /// Every configured secret: stored provider keys, gateway tokens, the admin token.
-    let redactor: SecretRedactor
-    let prices: PriceTable
-    let adminTokens: TokenSet
+    var redactor: SecretRedactor { settings.current.redactor }
+    var prices: PriceTable { settings.current.prices }
+    var adminTokens: TokenSet { settings.current.adminTokens }
     /// `metrics.token`; empty = `/metrics` is open.
-    let metricsTokens: TokenSet
+    var metricsTokens: TokenSet { settings.current.metricsTokens }
     let now: @Sendable () -> Double
     /// `GET /compat/models`: the providers' lists, fetched at most once a minute.
     let modelLists = ModelListCache()
@@ -30,12 +33,14 @@ final class GatewayControls: Sendable {
     let followerTimeout: Duration
 
     init(
-        configuration: GatewayConfiguration, providers: ProviderTable, store: (any RequestLogStore)?,
+        settings: SettingsStore, store: (any RequestLogStore)?,
         registry: PrometheusCollectorRegistry, routeNames: @escaping @Sendable () -> [String], logger: Logger,
         now: @escaping @Sendable () -> Double
     ) {
+        let configuration = settings.latest.configuration
         let controls = configuration.controls
         self.configuration = controls
+        self.settings = settings
         cache = ResponseCache(maxBytes: controls.cacheMaxBytes)
         writer = store.map {
             RequestLogWriter(
@@ -43,21 +48,9 @@ final class GatewayControls: Sendable {
                 retention: .init(maxRows: controls.logMaxRows, maxAge: controls.logMaxAge), logger: logger, now: now
             )
         }
-        var secrets: [String] = []
-        for provider in providers.providers { secrets += provider.keys.values }
-        for gateway in configuration.gateways.values { secrets += gateway.tokens }
-        if let admin = controls.adminToken { secrets.append(admin) }
-        if let token = controls.metricsToken { secrets.append(token) }
-        redactor = SecretRedactor(secrets)
-        prices = PriceTable(overrides: configuration.pricing)
-        adminTokens = TokenSet(controls.adminToken.map { [$0] } ?? [])
-        metricsTokens = TokenSet(controls.metricsToken.map { [$0] } ?? [])
         self.now = now
         followerTimeout = configuration.limits.requestTimeout
-        metrics = GatewayMetrics(
-            registry: registry, gateways: Set(configuration.gateways.keys).union(["default"]), providers: Set(providers.slugs),
-            models: Set(PriceTable.builtin.keys).union(configuration.pricing.keys), routeNames: routeNames
-        )
+        metrics = GatewayMetrics(registry: registry, labels: GatewayMetrics.LabelSets(settings.latest), routeNames: routeNames)
     }
 
     /// Services to run with the server: the request-log writer (graceful shutdown flushes it).

@@ -10,16 +10,31 @@ import Synchronization
 public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
-    let gateways: Set<String>
-    let providers: Set<String>
-    let models: Set<String>
+    /// Label values taken as they are; others are `other`. Replaced when the configuration reloads.
+    struct LabelSets: Sendable {
+        var gateways: Set<String>
+        var providers: Set<String>
+        var models: Set<String>
+
+        init(_ settings: GatewaySettings) {
+            gateways = Set(settings.configuration.gateways.keys).union(["default"])
+            providers = Set(settings.providers.slugs)
+            models = Set(PriceTable.builtin.keys).union(settings.configuration.pricing.keys)
+        }
+    }
+    private let labelSets: Mutex<LabelSets>
+    var gateways: Set<String> { labelSets.withLock { $0.gateways } }
+    var providers: Set<String> { labelSets.withLock { $0.providers } }
+    var models: Set<String> { labelSets.withLock { $0.models } }
+
+    func updateLabels(_ labels: LabelSets) { labelSets.withLock { $0 = labels } }
     let routeNames: @Sendable () -> [String]
     /// The handles of the per-request metrics by their label values: the registry validates names
     /// and matches label lists on every `make…` call, which showed in the profile at every request.
     private let requestHandles = HandleCache<RequestLabels, RequestHandles>()
     private let recordHandles = HandleCache<RecordLabels, RecordHandles>()
 
-    init(registry: PrometheusCollectorRegistry, gateways: Set<String>, providers: Set<String>, models: Set<String>, routeNames: @escaping @Sendable () -> [String]) {
+    init(registry: PrometheusCollectorRegistry, labels: LabelSets, routeNames: @escaping @Sendable () -> [String]) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -27,21 +42,19 @@ public final class GatewayMetrics: Sendable {
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(120),
         ]
         self.factory = factory
-        self.gateways = gateways
-        self.providers = providers
-        self.models = models
+        labelSets = Mutex(labels)
         self.routeNames = routeNames
     }
 
-    func label(gateway: String) -> String { gateways.contains(gateway) ? gateway : "other" }
+    func label(gateway: String) -> String { labelSets.withLock { $0.gateways.contains(gateway) } ? gateway : "other" }
     func label(provider: String?) -> String {
         guard let provider else { return "none" }
-        return providers.contains(provider) ? provider : "other"
+        return labelSets.withLock { $0.providers.contains(provider) } ? provider : "other"
     }
     func label(provider: String?, model: String?) -> String {
         guard let provider, let model else { return "none" }
         let id = "\(provider)/\(model)"
-        return models.contains(id) ? id : "other"
+        return labelSets.withLock { $0.models.contains(id) } ? id : "other"
     }
     func label(route: String?) -> String {
         guard let route else { return "none" }
@@ -172,6 +185,16 @@ public final class GatewayMetrics: Sendable {
 
     func fellBack(provider: String) {
         CoreMetrics.Counter(label: "switchyard_fallbacks_total", dimensions: [("provider", label(provider: provider))], factory: factory).increment()
+    }
+
+    /// One reload of the configuration file, applied or refused; the version now serving.
+    func configurationReloaded(success: Bool, version: Int) {
+        CoreMetrics.Counter(label: "switchyard_config_reloads_total", dimensions: [("result", success ? "success" : "error")], factory: factory).increment()
+        configurationVersion(version)
+    }
+
+    func configurationVersion(_ version: Int) {
+        CoreMetrics.Gauge(label: "switchyard_config_version", factory: factory).record(version)
     }
 
     /// For the route loader: one reload of the routes directory, successful or not.

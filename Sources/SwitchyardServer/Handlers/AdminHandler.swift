@@ -6,9 +6,9 @@ import SwitchyardProviders
 
 /// `GET /admin/routes`: each route's version (content hash), source file, load time, last error
 /// (while a broken file keeps the previous version serving) and last ten versions, newest first,
-/// plus every current route error. `POST /admin/reload`: recompile the routes directory now.
-///
-/// The configuration has no admin token yet, so these are open: keep `listen.host` on loopback.
+/// plus every current route error. `POST /admin/reload`: reload the configuration file and
+/// recompile the routes directory now. `GET /admin/config`: the configuration's version, load time,
+/// last reload error and the settings waiting for a restart.
 struct AdminHandler {
     let state: GatewayState
 
@@ -23,11 +23,56 @@ struct AdminHandler {
             guard request.method == .post else {
                 throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["POST"])
             }
-            state.routeTable.reload(directory: state.configuration.routesDirectory, configuration: state.configuration, force: true)
-            return json(routesDocument(), record: record)
+            // The configuration first (routes compile against it), then every route file.
+            var document = routesDocument()
+            if let reloader = state.reloader {
+                let outcome = reloader.reload(force: true)
+                ReloadService.reloadRoutes(
+                    table: state.routeTable, directory: state.settings.latest.configuration.routesDirectory,
+                    configuration: state.settings.latest.configuration, force: true, logger: state.logger
+                )
+                document = routesDocument()
+                if case .object(var object) = document {
+                    object["configuration"] = configurationDocument()
+                    if case .failed = outcome { object["configuration_reloaded"] = .bool(false) } else { object["configuration_reloaded"] = .bool(true) }
+                    document = .object(object)
+                }
+            } else {
+                state.routeTable.reload(directory: state.configuration.routesDirectory, configuration: state.configuration, force: true)
+                document = routesDocument()
+            }
+            return json(document, record: record)
+        case "config":
+            guard request.method == .get || request.method == .head else {
+                throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["GET"])
+            }
+            return json(configurationDocument(), record: record)
         default:
             throw GatewayError.notFound(request.uri.path)
         }
+    }
+
+    /// `GET /admin/config`: which configuration serves and what the last reload said. No value of
+    /// the configuration is shown: it holds secrets.
+    func configurationDocument() -> JSONValue {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let current = state.settings.latest
+        var object: [String: JSONValue] = [
+            "version": .number(Double(current.version)),
+            "loaded_at": .string(formatter.string(from: current.loadedAt)),
+            "source": state.reloader.map { .string($0.source.path) } ?? .null,
+            "reloadable": .bool(state.reloader != nil),
+            "last_error": .null,
+            "last_error_at": .null,
+            "restart_required": .array([]),
+        ]
+        if let status = state.reloader?.status {
+            object["last_error"] = status.lastError.map { .string(current.redactor.redact($0)) } ?? .null
+            object["last_error_at"] = status.lastErrorAt.map { .string(formatter.string(from: $0)) } ?? .null
+            object["restart_required"] = .array(status.restartRequired.map(JSONValue.string))
+        }
+        return .object(object)
     }
 
     func routesDocument() -> JSONValue {

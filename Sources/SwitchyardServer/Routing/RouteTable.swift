@@ -98,15 +98,19 @@ public final class RouteTable: Sendable {
     }
 }
 
-/// Watches the routes directory (polling names, sizes and modification times) and recompiles on
-/// change. A file that no longer compiles keeps its previous version serving; its errors are logged.
-struct RouteReloadService: Service {
+/// Watches the routes directory and the configuration file (polling names, sizes and modification
+/// times of routes; the contents of the configuration and its secret files) and reloads on change.
+/// A route file that no longer compiles keeps its previous version serving; a configuration with
+/// errors changes nothing. Both are logged.
+struct ReloadService: Service {
     let table: RouteTable
     let directory: String
-    let configuration: GatewayConfiguration
+    let settings: SettingsStore
+    /// Nil when the configuration was not read from a file.
+    let reloader: ConfigurationReloader?
     let interval: Duration
     let logger: Logger
-    /// After each reload: true when every file compiled (metrics).
+    /// After each route reload: true when every file compiled (metrics).
     var reloaded: @Sendable (_ success: Bool) -> Void = { _ in }
 
     func run() async throws {
@@ -134,16 +138,26 @@ struct RouteReloadService: Service {
         }
     }
 
-    /// `kill -HUP` recompiles the directory at once, changed or not.
+    /// `kill -HUP` reloads the configuration and recompiles the routes at once, changed or not.
     private func reloadOnHangup() async {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         for await _ in signals.cancelOnGracefulShutdown() {
-            logger.info("SIGHUP: reloading routes")
+            logger.info("SIGHUP: reloading the configuration and routes")
             reload(force: true)
         }
     }
 
-    private func reload(force: Bool) {
+    /// The configuration first: routes compile against it (providers, prices), so a configuration
+    /// that changed recompiles every route.
+    func reload(force: Bool) {
+        var configurationChanged = false
+        if let reloader, case .applied = reloader.reload(force: force) { configurationChanged = true }
+        Self.reloadRoutes(table: table, directory: directory, configuration: settings.latest.configuration, force: force || configurationChanged, logger: logger, reloaded: reloaded)
+    }
+
+    static func reloadRoutes(
+        table: RouteTable, directory: String, configuration: GatewayConfiguration, force: Bool, logger: Logger, reloaded: @Sendable (Bool) -> Void = { _ in }
+    ) {
         guard let errors = table.reload(directory: directory, configuration: configuration, force: force) else { return }
         reloaded(!errors.contains { $0.contains(": error:") })
         logger.info("routes reloaded", metadata: ["routes": "\(table.current.names.joined(separator: ","))", "errors": "\(errors.filter { $0.contains(": error:") }.count)"])
