@@ -296,7 +296,7 @@ import Testing
     }
 
     @Test func slowHeadersAndSlowBodiesAreCut() async throws {
-        try await Self.liveGateway("limits: { header_read_timeout: 300ms, body_read_timeout: 300ms, idle_timeout: 2s }") { port in
+        try await Self.liveGateway("limits: { header_read_timeout: 1s, body_read_timeout: 1s, idle_timeout: 3s }") { port in
             let slowHead = try await RawConnection.open(port: port)
             await slowHead.send("POST /compat/chat/completions HTTP/1.1\r\nHost: gw\r\n")
             #expect(await slowHead.receive(until: { _ in false }).end == .closed)
