@@ -1,5 +1,6 @@
 /// Identifies one limit counter: a route's node and the value of its key path
-/// (requests whose key path is missing share the bucket with `keyValue == ""`).
+/// (requests whose key path is missing share the bucket with `keyValue == ""`). Values taken from
+/// a request are bounded first (`LimitKeyText.bounded`).
 public struct LimitKey: Sendable, Hashable, CustomStringConvertible {
     public var route: String
     public var node: String
@@ -11,7 +12,7 @@ public struct LimitKey: Sendable, Hashable, CustomStringConvertible {
         self.keyValue = keyValue
     }
 
-    public var description: String { "\(route)/\(node)[\(keyValue)]" }
+    public var description: String { "\(route)/\(node)[\(LimitKeyText.display(keyValue))]" }
 }
 
 public enum RateDecision: Sendable, Equatable {
