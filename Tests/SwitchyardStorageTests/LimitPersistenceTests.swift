@@ -19,7 +19,7 @@ import Testing
         do {
             let db = try SQLiteDatabase(path: path)
             let store = InMemoryLimitStore(trackChanges: true)
-            let persister = LimitPersister(store: store, backend: db, logger: Logger(label: "test"))
+            let persister = LimitPersister(store: store, backend: db, logger: Logger(label: "test"), now: { now })
             guard case .reserved(let r) = store.reserve(budgetKey, amount: 0.5, limit: 1, window: 86400, now: now) else {
                 Issue.record("reservation refused"); return
             }
@@ -30,7 +30,7 @@ import Testing
 
         let db = try SQLiteDatabase(path: path)
         let store = InMemoryLimitStore(trackChanges: true)
-        try await LimitPersister(store: store, backend: db, logger: Logger(label: "test")).restore()
+        try await LimitPersister(store: store, backend: db, logger: Logger(label: "test"), now: { now + 10 }).restore()
         #expect(store.budgetUsage(budgetKey, window: 86400, now: now + 10) == (spent: 0.75, reserved: 0))
         // 0.75 spent of 1: a reservation of 0.5 no longer fits, one of 0.2 does.
         if case .reserved = store.reserve(budgetKey, amount: 0.5, limit: 1, window: 86400, now: now + 10) { Issue.record("overspent after restart") }

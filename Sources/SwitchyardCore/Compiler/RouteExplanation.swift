@@ -49,6 +49,8 @@ public enum RouteExplanation {
                     line("\(name): rate \(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): allowed (\(RouteRun.format(remaining.rounded(.down))) left) → then \(targetName(graph, name, 0))")
                 case .exceeded(let retry):
                     line("\(name): rate \(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): exceeded (retry after \(DurationText.format(max(retry.rounded(.up), 1)))) → exceeded \(targetName(graph, name, 1))")
+                case .tooManyKeys:
+                    line("\(name): rate \(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): refused, too many distinct keys (limits.max_limit_keys) → exceeded \(targetName(graph, name, 1))")
                 }
             case .budget(let name, let key, let limit, let window, let estimate, let decision):
                 let keyText = key.isEmpty ? "shared bucket" : "key \"\(LimitKeyText.display(key))\""
@@ -57,6 +59,8 @@ public enum RouteExplanation {
                     line("\(name): budget $\(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): reserved $\(String(format: "%.6f", estimate)) → then \(targetName(graph, name, 0))")
                 case .exceeded:
                     line("\(name): budget $\(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): exceeded → exceeded \(targetName(graph, name, 1))")
+                case .tooManyKeys:
+                    line("\(name): budget $\(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): refused, too many distinct keys (limits.max_limit_keys) → exceeded \(targetName(graph, name, 1))")
                 }
             case .model(let name, let target, let step):
                 line("\(name): attempt \(step + 1): \(target)")

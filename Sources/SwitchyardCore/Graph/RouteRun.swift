@@ -92,6 +92,12 @@ public struct RouteRun: Sendable {
                             message: "Route '\(graph.name)' rate limit '\(node.name)' exceeded: \(Self.format(r.limit)) requests per \(DurationText.format(r.window)) for key '\(LimitKeyText.display(keyValue))'"))
                     }
                     index = r.exceeded
+                case .tooManyKeys(let retryAfter):
+                    if isReject(r.exceeded) {
+                        visited.append(r.exceeded)
+                        return .rejected(Self.tooManyKeys(graph: graph.name, node: node.name, kind: .rateLimit, keyValue: keyValue, retryAfter: retryAfter))
+                    }
+                    index = r.exceeded
                 }
 
             case .budget(let b):
@@ -110,6 +116,12 @@ public struct RouteRun: Sendable {
                         return .rejected(RouteRejection(
                             node: node.name, kind: .budget, status: 429, code: 2041, retryAfter: retryAfter,
                             message: "Route '\(graph.name)' budget '\(node.name)' exceeded: $\(Self.format(b.limit)) per \(DurationText.format(b.window)) for key '\(LimitKeyText.display(keyValue))'"))
+                    }
+                    index = b.exceeded
+                case .tooManyKeys(let retryAfter):
+                    if isReject(b.exceeded) {
+                        visited.append(b.exceeded)
+                        return .rejected(Self.tooManyKeys(graph: graph.name, node: node.name, kind: .budget, keyValue: keyValue, retryAfter: retryAfter))
                     }
                     index = b.exceeded
                 }
@@ -133,6 +145,13 @@ public struct RouteRun: Sendable {
     private func isReject(_ index: NodeIndex) -> Bool {
         if case .reject(let r) = graph.nodes[index].kind, r.status == 429, r.message == nil { return true }
         return false
+    }
+
+    /// A new key refused because the limit store is full (fail closed, as if exceeded).
+    static func tooManyKeys(graph: String, node: String, kind: RouteRejection.Kind, keyValue: String, retryAfter: Seconds) -> RouteRejection {
+        RouteRejection(
+            node: node, kind: kind, status: 429, code: 2041, retryAfter: retryAfter,
+            message: "Route '\(graph)' \(kind.rawValue) '\(node)' refused key '\(LimitKeyText.display(keyValue))': the limit has too many distinct keys (limits.max_limit_keys)")
     }
 
     /// The bucket a limit or sticky split keys on, bounded in length (`LimitKeyText.bounded`).

@@ -19,6 +19,9 @@ public enum RateDecision: Sendable, Equatable {
     case allowed(remaining: Double)
     /// Seconds until a request would be allowed again.
     case exceeded(retryAfter: Seconds)
+    /// The key is new and the store already tracks as many keys as it may (`maxKeys`): refused,
+    /// as if exceeded (fail closed). Never returned for a shared bucket (`keyValue == ""`).
+    case tooManyKeys(retryAfter: Seconds)
 
     public var isAllowed: Bool { if case .allowed = self { return true }; return false }
 }
@@ -40,6 +43,8 @@ public struct BudgetReservation: Sendable, Hashable {
 public enum BudgetDecision: Sendable, Equatable {
     case reserved(BudgetReservation)
     case exceeded(retryAfter: Seconds)
+    /// As `RateDecision.tooManyKeys`: a new key refused because the store is full.
+    case tooManyKeys(retryAfter: Seconds)
 }
 
 /// Limit state: rate windows and budgets. Synchronous and non-blocking on purpose: the hot path

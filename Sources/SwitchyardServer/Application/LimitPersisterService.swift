@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import SwitchyardCore
@@ -27,10 +28,13 @@ struct LimitPersisterService: Service {
 /// restored from it, and the persister that keeps it written.
 public enum LimitStorage {
     /// A store restored from `backend`, and its persister (nil without a backend).
-    public static func open(backend: (any LimitSnapshotStore)?, logger: Logger) async throws -> (InMemoryLimitStore, LimitPersister?) {
+    /// - Parameter now: the clock the requests use (what has expired at restore).
+    public static func open(
+        backend: (any LimitSnapshotStore)?, logger: Logger, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) async throws -> (InMemoryLimitStore, LimitPersister?) {
         let store = InMemoryLimitStore(trackChanges: backend != nil)
         guard let backend else { return (store, nil) }
-        let persister = LimitPersister(store: store, backend: backend, logger: logger)
+        let persister = LimitPersister(store: store, backend: backend, logger: logger, now: now)
         try await persister.restore()
         return (store, persister)
     }
