@@ -19,7 +19,8 @@ public func buildApplication(
     /// Poll the routes directory this often and swap in recompiled routes; nil = load once.
     reloadRoutesEvery: Duration? = nil,
     logger: Logger = Logger(label: "switchyard"),
-    limits: any LimitStore = InMemoryLimitStore(),
+    /// Limit state; nil = an in-memory store capped at `limits.max_limit_keys`.
+    limits: (any LimitStore)? = nil,
     /// Keeps `limits` durable (it must be the persister's store); flushed in the background.
     limitPersister: LimitPersister? = nil,
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
@@ -44,8 +45,10 @@ public func buildApplication(
     let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration, backgroundActivityLogger: logger)
     let providers = ProviderTable(settings: configuration.providers, environment: environment)
     let routeTable = routeTable ?? RouteTable(routes)
+    let limits = limits ?? InMemoryLimitStore(maxKeys: configuration.limits.maxLimitKeys)
     let controls = GatewayControls(
-        configuration: configuration, providers: providers, store: requestLog, registry: metrics, routeNames: { routeTable.current.names }, logger: logger, now: now
+        configuration: configuration, providers: providers, store: requestLog, registry: metrics, routeNames: { routeTable.current.names }, logger: logger, now: now,
+        limitStore: limits as? InMemoryLimitStore
     )
     var dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
     dispatcher.observer = controls.dispatchObserver

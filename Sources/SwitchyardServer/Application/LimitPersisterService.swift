@@ -28,11 +28,14 @@ struct LimitPersisterService: Service {
 /// restored from it, and the persister that keeps it written.
 public enum LimitStorage {
     /// A store restored from `backend`, and its persister (nil without a backend).
-    /// - Parameter now: the clock the requests use (what has expired at restore).
+    /// - Parameters:
+    ///   - maxKeys: the store's cap on distinct keys (`limits.max_limit_keys`).
+    ///   - now: the clock the requests use (what has expired at restore).
     public static func open(
-        backend: (any LimitSnapshotStore)?, logger: Logger, now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        backend: (any LimitSnapshotStore)?, logger: Logger, maxKeys: Int = InMemoryLimitStore.defaultMaxKeys,
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
     ) async throws -> (InMemoryLimitStore, LimitPersister?) {
-        let store = InMemoryLimitStore(trackChanges: backend != nil)
+        let store = InMemoryLimitStore(trackChanges: backend != nil, maxKeys: maxKeys)
         guard let backend else { return (store, nil) }
         let persister = LimitPersister(store: store, backend: backend, logger: logger, now: now)
         try await persister.restore()

@@ -24,12 +24,15 @@ final class GatewayControls: Sendable {
     let now: @Sendable () -> Double
     /// How long a coalesced cache miss waits for its leader before calling the provider itself.
     let followerTimeout: Duration
+    /// Limit state whose key counts are published at each scrape.
+    let limitStore: InMemoryLimitStore?
 
     init(
         configuration: GatewayConfiguration, providers: ProviderTable, store: (any RequestLogStore)?,
         registry: PrometheusCollectorRegistry, routeNames: @escaping @Sendable () -> [String], logger: Logger,
-        now: @escaping @Sendable () -> Double
+        now: @escaping @Sendable () -> Double, limitStore: InMemoryLimitStore? = nil
     ) {
+        self.limitStore = limitStore
         let controls = configuration.controls
         self.configuration = controls
         cache = ResponseCache(maxBytes: controls.cacheMaxBytes)
@@ -300,6 +303,7 @@ extension GatewayControls {
     /// `GET /metrics`: the registry's text, with the log queue's gauges read just before.
     func scrapeMetrics() -> String {
         if let writer { metrics.logQueue(depth: writer.queueDepth, dropped: writer.dropped, written: writer.written) }
+        if let limitStore { metrics.limitKeys(count: limitStore.keyCount, evicted: limitStore.evictedCount, refused: limitStore.refusedNewKeys) }
         return metrics.exposition()
     }
 
