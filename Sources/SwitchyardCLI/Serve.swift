@@ -81,7 +81,7 @@ struct Serve: AsyncParsableCommand {
         let requestLog: SQLiteDatabase
         do {
             let (database, durable) = try GatewayStorage.open(configuration.storage)
-            (limits, limitPersister) = try await LimitStorage.open(backend: durable ? database : nil, logger: logger)
+            (limits, limitPersister) = try await LimitStorage.open(backend: durable ? database : nil, logger: logger, maxKeys: configuration.limits.maxLimitKeys)
             requestLog = database
         } catch {
             LogOutput.standardOutput.flush()

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import SwitchyardCore
 
@@ -7,23 +8,34 @@ import SwitchyardCore
 /// What a crash (`kill -9`) can lose: the counters changed within the last `interval`, and every
 /// in-flight budget reservation (reservations are never persisted; their real cost is recorded
 /// when the request ends, which a crashed process never sees).
+///
+/// The table stays as bounded as the store: counters the store evicts are deleted at the next
+/// flush, and expired rows are deleted (not loaded) at restore.
 public struct LimitPersister: Sendable {
     public let store: InMemoryLimitStore
     public let backend: any LimitSnapshotStore
     public let interval: Swift.Duration
     public let logger: Logger
+    /// Unix seconds, for what has expired at restore; the clock the store's callers use.
+    public let now: @Sendable () -> Double
 
-    public init(store: InMemoryLimitStore, backend: any LimitSnapshotStore, interval: Swift.Duration = .milliseconds(500), logger: Logger) {
+    public init(
+        store: InMemoryLimitStore, backend: any LimitSnapshotStore, interval: Swift.Duration = .milliseconds(500), logger: Logger,
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) {
         self.store = store
         self.backend = backend
         self.interval = interval
         self.logger = logger
+        self.now = now
     }
 
     public func restore() async throws {
+        let now = self.now()
+        try await backend.deleteExpiredLimitState(now: now)
         let snapshot = try await backend.loadLimitSnapshot()
-        store.restore(snapshot)
-        logger.info("restored limit state", metadata: ["rates": "\(snapshot.rates.count)", "budgets": "\(snapshot.budgets.count)"])
+        store.restore(snapshot, now: now)
+        logger.info("restored limit state", metadata: ["rates": "\(snapshot.rates.count)", "budgets": "\(snapshot.budgets.count)", "keys": "\(store.keyCount)"])
     }
 
     /// Writes what changed since the last flush.

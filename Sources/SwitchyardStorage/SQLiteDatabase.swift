@@ -83,6 +83,12 @@ public final class SQLiteDatabase: Sendable {
                 t.column("score", .double)
             }
         }
+        m.registerMigration("v2-limit-windows") { db in
+            // The window each counter was last used with, so expired rows can be found and
+            // deleted; NULL in rows written before.
+            try db.alter(table: "limit_rate") { t in t.add(column: "window_seconds", .double) }
+            try db.alter(table: "limit_budget") { t in t.add(column: "window_seconds", .double) }
+        }
         return m
     }
 }
@@ -91,13 +97,15 @@ extension SQLiteDatabase: LimitSnapshotStore {
     public func loadLimitSnapshot() async throws -> LimitSnapshot {
         try await writer.read { db in
             var snapshot = LimitSnapshot()
-            for row in try Row.fetchAll(db, sql: "SELECT route, node, key_value, window_start, current, previous FROM limit_rate") {
+            for row in try Row.fetchAll(db, sql: "SELECT route, node, key_value, window_start, current, previous, window_seconds FROM limit_rate") {
                 let key = LimitKey(route: row["route"], node: row["node"], keyValue: row["key_value"])
                 snapshot.rates[key] = WindowCounter(windowStart: row["window_start"], current: row["current"], previous: row["previous"])
+                if let window: Double = row["window_seconds"] { snapshot.windows[key] = window }
             }
-            for row in try Row.fetchAll(db, sql: "SELECT route, node, key_value, window_start, spent FROM limit_budget") {
+            for row in try Row.fetchAll(db, sql: "SELECT route, node, key_value, window_start, spent, window_seconds FROM limit_budget") {
                 let key = LimitKey(route: row["route"], node: row["node"], keyValue: row["key_value"])
                 snapshot.budgets[key] = InMemoryLimitStore.BudgetState(windowStart: row["window_start"], spent: row["spent"], reserved: 0)
+                if let window: Double = row["window_seconds"] { snapshot.windows[key] = window }
             }
             return snapshot
         }
@@ -106,22 +114,42 @@ extension SQLiteDatabase: LimitSnapshotStore {
     public func saveLimitSnapshot(_ snapshot: LimitSnapshot) async throws {
         guard !snapshot.isEmpty else { return }
         try await writer.write { db in
+            // Deletes first: a key both removed and written is written.
+            if !snapshot.removedRates.isEmpty {
+                let delete = try db.makeStatement(sql: "DELETE FROM limit_rate WHERE route = ? AND node = ? AND key_value = ?")
+                for k in snapshot.removedRates { try delete.execute(arguments: [k.route, k.node, k.keyValue]) }
+            }
+            if !snapshot.removedBudgets.isEmpty {
+                let delete = try db.makeStatement(sql: "DELETE FROM limit_budget WHERE route = ? AND node = ? AND key_value = ?")
+                for k in snapshot.removedBudgets { try delete.execute(arguments: [k.route, k.node, k.keyValue]) }
+            }
             let rate = try db.makeStatement(sql: """
-                INSERT INTO limit_rate (route, node, key_value, window_start, current, previous) VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO limit_rate (route, node, key_value, window_start, current, previous, window_seconds) VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (route, node, key_value) DO UPDATE SET
-                  window_start = excluded.window_start, current = excluded.current, previous = excluded.previous
+                  window_start = excluded.window_start, current = excluded.current, previous = excluded.previous,
+                  window_seconds = excluded.window_seconds
                 """)
             for (k, c) in snapshot.rates {
-                try rate.execute(arguments: [k.route, k.node, k.keyValue, c.windowStart, c.current, c.previous])
+                try rate.execute(arguments: [k.route, k.node, k.keyValue, c.windowStart, c.current, c.previous, snapshot.windows[k]])
             }
             let budget = try db.makeStatement(sql: """
-                INSERT INTO limit_budget (route, node, key_value, window_start, spent) VALUES (?, ?, ?, ?, ?)
+                INSERT INTO limit_budget (route, node, key_value, window_start, spent, window_seconds) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (route, node, key_value) DO UPDATE SET
-                  window_start = excluded.window_start, spent = excluded.spent
+                  window_start = excluded.window_start, spent = excluded.spent, window_seconds = excluded.window_seconds
                 """)
             for (k, b) in snapshot.budgets {
-                try budget.execute(arguments: [k.route, k.node, k.keyValue, b.windowStart, b.spent])
+                try budget.execute(arguments: [k.route, k.node, k.keyValue, b.windowStart, b.spent, snapshot.windows[k]])
             }
+        }
+    }
+
+    /// One DELETE per table: rate counters whose window and the one after it have passed,
+    /// budgets whose window has passed (the expiries of `LimitSnapshot`). Rows without a recorded
+    /// window are left to the in-memory store, which drops them when they expire.
+    public func deleteExpiredLimitState(now: Double) async throws {
+        try await writer.write { db in
+            try db.execute(sql: "DELETE FROM limit_rate WHERE window_seconds IS NOT NULL AND window_start + 2 * window_seconds <= ?", arguments: [now])
+            try db.execute(sql: "DELETE FROM limit_budget WHERE window_seconds IS NOT NULL AND window_start + window_seconds <= ?", arguments: [now])
         }
     }
 }

@@ -145,7 +145,7 @@ final class ManualClock: Sendable {
         let clock = ManualClock(1_800_000_000 - 1_800_000_000.truncatingRemainder(dividingBy: 60) + 10)
         let u1 = headers([("cf-aig-metadata", #"{"user":"u1"}"#)])
         for instance in 0..<2 {
-            let (limits, persister) = try await LimitStorage.open(backend: try SQLiteDatabase(path: db), logger: Logger(label: "test"))
+            let (limits, persister) = try await LimitStorage.open(backend: try SQLiteDatabase(path: db), logger: Logger(label: "test"), now: { clock.now })
             try await RouteFixture.run(routes: ["limited.yaml": Self.limited], limits: limits, limitPersister: persister, directory: dir, now: { clock.now }) { f, client in
                 if instance == 0 {
                     for _ in 0..<5 {

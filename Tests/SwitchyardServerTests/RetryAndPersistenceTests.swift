@@ -95,7 +95,7 @@ import Testing
         configuration.listen.port = 0
         let now: @Sendable () -> Double = { 1_800_000_100 }
         for instance in 0..<2 {
-            let (limits, persister) = try await LimitStorage.open(backend: try SQLiteDatabase(path: path), logger: Logger(label: "test"))
+            let (limits, persister) = try await LimitStorage.open(backend: try SQLiteDatabase(path: path), logger: Logger(label: "test"), now: now)
             let app = buildApplication(configuration: configuration, environment: [:], limits: limits, limitPersister: persister, now: now)
             try await app.test(.router) { client in
                 let statuses = try await (0..<(instance == 0 ? 3 : 1)).asyncMap { _ in

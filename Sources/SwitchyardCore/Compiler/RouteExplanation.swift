@@ -39,24 +39,28 @@ public enum RouteExplanation {
             case .split(let name, let arm, let weight, let target, let position, let sticky):
                 var how = "draw \(String(format: "%.4f", position))"
                 if let sticky, let node = graph.node(named: name), case .split(let s) = node.kind, let path = s.sticky {
-                    how = "sticky \(path) = \(sticky.isEmpty ? "(missing: shared bucket)" : "\"\(sticky)\"") → position \(String(format: "%.4f", position))"
+                    how = "sticky \(path) = \(sticky.isEmpty ? "(missing: shared bucket)" : "\"\(LimitKeyText.display(sticky))\"") → position \(String(format: "%.4f", position))"
                 }
                 line("\(name): split, \(how) → arm \(arm + 1) (\(RouteRun.format(weight))%) → \(target)")
             case .rateLimit(let name, let key, let limit, let window, let decision):
-                let keyText = key.isEmpty ? "shared bucket" : "key \"\(key)\""
+                let keyText = key.isEmpty ? "shared bucket" : "key \"\(LimitKeyText.display(key))\""
                 switch decision {
                 case .allowed(let remaining):
                     line("\(name): rate \(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): allowed (\(RouteRun.format(remaining.rounded(.down))) left) → then \(targetName(graph, name, 0))")
                 case .exceeded(let retry):
                     line("\(name): rate \(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): exceeded (retry after \(DurationText.format(max(retry.rounded(.up), 1)))) → exceeded \(targetName(graph, name, 1))")
+                case .tooManyKeys:
+                    line("\(name): rate \(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): refused, too many distinct keys (limits.max_limit_keys) → exceeded \(targetName(graph, name, 1))")
                 }
             case .budget(let name, let key, let limit, let window, let estimate, let decision):
-                let keyText = key.isEmpty ? "shared bucket" : "key \"\(key)\""
+                let keyText = key.isEmpty ? "shared bucket" : "key \"\(LimitKeyText.display(key))\""
                 switch decision {
                 case .reserved:
                     line("\(name): budget $\(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): reserved $\(String(format: "%.6f", estimate)) → then \(targetName(graph, name, 0))")
                 case .exceeded:
                     line("\(name): budget $\(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): exceeded → exceeded \(targetName(graph, name, 1))")
+                case .tooManyKeys:
+                    line("\(name): budget $\(RouteRun.format(limit)) per \(DurationText.format(window)), \(keyText): refused, too many distinct keys (limits.max_limit_keys) → exceeded \(targetName(graph, name, 1))")
                 }
             case .model(let name, let target, let step):
                 line("\(name): attempt \(step + 1): \(target)")

@@ -62,7 +62,7 @@ public struct RouteRun: Sendable {
                 let position: Double
                 var stickyValue: String?
                 if let path = s.sticky {
-                    let key = Self.keyString(facts.resolve(path))
+                    let key = Self.keyValue(facts.resolve(path))
                     stickyValue = key
                     position = StickyHash.position(route: graph.name, node: node.name, key: key)
                 } else {
@@ -77,7 +77,7 @@ public struct RouteRun: Sendable {
                 index = s.arms[arm].target
 
             case .rateLimit(let r):
-                let keyValue = r.key.map { Self.keyString(facts.resolve($0)) } ?? ""
+                let keyValue = r.key.map { Self.keyValue(facts.resolve($0)) } ?? ""
                 let key = LimitKey(route: graph.name, node: node.name, keyValue: keyValue)
                 let decision = limits.consume(key, cost: 1, limit: r.limit, window: r.window, technique: r.technique, now: now)
                 trace?.append(.rateLimit(node: node.name, key: keyValue, limit: r.limit, window: r.window, decision: decision))
@@ -89,13 +89,19 @@ public struct RouteRun: Sendable {
                         visited.append(r.exceeded)
                         return .rejected(RouteRejection(
                             node: node.name, kind: .rateLimit, status: 429, code: 2041, retryAfter: retryAfter,
-                            message: "Route '\(graph.name)' rate limit '\(node.name)' exceeded: \(Self.format(r.limit)) requests per \(DurationText.format(r.window)) for key '\(keyValue)'"))
+                            message: "Route '\(graph.name)' rate limit '\(node.name)' exceeded: \(Self.format(r.limit)) requests per \(DurationText.format(r.window)) for key '\(LimitKeyText.display(keyValue))'"))
+                    }
+                    index = r.exceeded
+                case .tooManyKeys(let retryAfter):
+                    if isReject(r.exceeded) {
+                        visited.append(r.exceeded)
+                        return .rejected(Self.tooManyKeys(graph: graph.name, node: node.name, kind: .rateLimit, keyValue: keyValue, retryAfter: retryAfter))
                     }
                     index = r.exceeded
                 }
 
             case .budget(let b):
-                let keyValue = b.key.map { Self.keyString(facts.resolve($0)) } ?? ""
+                let keyValue = b.key.map { Self.keyValue(facts.resolve($0)) } ?? ""
                 let key = LimitKey(route: graph.name, node: node.name, keyValue: keyValue)
                 let estimate = b.reservationPrice.cost(of: Usage(promptTokens: facts.estimatedInputTokens, completionTokens: facts.estimatedOutputTokens))
                 let decision = limits.reserve(key, amount: estimate, limit: b.limit, window: b.window, now: now)
@@ -109,7 +115,13 @@ public struct RouteRun: Sendable {
                         visited.append(b.exceeded)
                         return .rejected(RouteRejection(
                             node: node.name, kind: .budget, status: 429, code: 2041, retryAfter: retryAfter,
-                            message: "Route '\(graph.name)' budget '\(node.name)' exceeded: $\(Self.format(b.limit)) per \(DurationText.format(b.window)) for key '\(keyValue)'"))
+                            message: "Route '\(graph.name)' budget '\(node.name)' exceeded: $\(Self.format(b.limit)) per \(DurationText.format(b.window)) for key '\(LimitKeyText.display(keyValue))'"))
+                    }
+                    index = b.exceeded
+                case .tooManyKeys(let retryAfter):
+                    if isReject(b.exceeded) {
+                        visited.append(b.exceeded)
+                        return .rejected(Self.tooManyKeys(graph: graph.name, node: node.name, kind: .budget, keyValue: keyValue, retryAfter: retryAfter))
                     }
                     index = b.exceeded
                 }
@@ -133,6 +145,18 @@ public struct RouteRun: Sendable {
     private func isReject(_ index: NodeIndex) -> Bool {
         if case .reject(let r) = graph.nodes[index].kind, r.status == 429, r.message == nil { return true }
         return false
+    }
+
+    /// A new key refused because the limit store is full (fail closed, as if exceeded).
+    static func tooManyKeys(graph: String, node: String, kind: RouteRejection.Kind, keyValue: String, retryAfter: Seconds) -> RouteRejection {
+        RouteRejection(
+            node: node, kind: kind, status: 429, code: 2041, retryAfter: retryAfter,
+            message: "Route '\(graph)' \(kind.rawValue) '\(node)' refused key '\(LimitKeyText.display(keyValue))': the limit has too many distinct keys (limits.max_limit_keys)")
+    }
+
+    /// The bucket a limit or sticky split keys on, bounded in length (`LimitKeyText.bounded`).
+    static func keyValue(_ value: JSONValue?) -> String {
+        LimitKeyText.bounded(keyString(value))
     }
 
     /// The bucket a limit or sticky split keys on: strings as they are, other values as JSON;

@@ -1,5 +1,6 @@
 /// Identifies one limit counter: a route's node and the value of its key path
-/// (requests whose key path is missing share the bucket with `keyValue == ""`).
+/// (requests whose key path is missing share the bucket with `keyValue == ""`). Values taken from
+/// a request are bounded first (`LimitKeyText.bounded`).
 public struct LimitKey: Sendable, Hashable, CustomStringConvertible {
     public var route: String
     public var node: String
@@ -11,13 +12,16 @@ public struct LimitKey: Sendable, Hashable, CustomStringConvertible {
         self.keyValue = keyValue
     }
 
-    public var description: String { "\(route)/\(node)[\(keyValue)]" }
+    public var description: String { "\(route)/\(node)[\(LimitKeyText.display(keyValue))]" }
 }
 
 public enum RateDecision: Sendable, Equatable {
     case allowed(remaining: Double)
     /// Seconds until a request would be allowed again.
     case exceeded(retryAfter: Seconds)
+    /// The key is new and the store already tracks as many keys as it may (`maxKeys`): refused,
+    /// as if exceeded (fail closed). Never returned for a shared bucket (`keyValue == ""`).
+    case tooManyKeys(retryAfter: Seconds)
 
     public var isAllowed: Bool { if case .allowed = self { return true }; return false }
 }
@@ -39,6 +43,8 @@ public struct BudgetReservation: Sendable, Hashable {
 public enum BudgetDecision: Sendable, Equatable {
     case reserved(BudgetReservation)
     case exceeded(retryAfter: Seconds)
+    /// As `RateDecision.tooManyKeys`: a new key refused because the store is full.
+    case tooManyKeys(retryAfter: Seconds)
 }
 
 /// Limit state: rate windows and budgets. Synchronous and non-blocking on purpose: the hot path

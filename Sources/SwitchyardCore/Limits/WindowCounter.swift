@@ -45,6 +45,15 @@ public struct WindowCounter: Sendable, Hashable {
         }
     }
 
+    /// True when the counter would read zero at `now` and at every later time, whatever the
+    /// technique: both its current and its previous window have passed. An idle counter can be
+    /// dropped; a fresh one decides the same.
+    public func isIdle(now: Double, window: Seconds) -> Bool {
+        var copy = self
+        copy.roll(now: now, window: window)
+        return copy.current == 0 && copy.previous == 0
+    }
+
     public mutating func consume(cost: Double, limit: Double, window: Seconds, technique: RouteNode.WindowTechnique, now: Double) -> RateDecision {
         roll(now: now, window: window)
         let count = effectiveCount(now: now, window: window, technique: technique)

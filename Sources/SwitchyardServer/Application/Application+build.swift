@@ -20,7 +20,8 @@ public func buildApplication(
     /// Poll the routes directory this often and swap in recompiled routes; nil = load once.
     reloadRoutesEvery: Duration? = nil,
     logger: Logger = Logger(label: "switchyard"),
-    limits: any LimitStore = InMemoryLimitStore(),
+    /// Limit state; nil = an in-memory store capped at `limits.max_limit_keys`.
+    limits: (any LimitStore)? = nil,
     /// Keeps `limits` durable (it must be the persister's store); flushed in the background.
     limitPersister: LimitPersister? = nil,
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
@@ -52,8 +53,10 @@ public func buildApplication(
     let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration, backgroundActivityLogger: logger)
     let settings = SettingsStore(GatewaySettings(configuration: configuration, environment: environment))
     let routeTable = routeTable ?? RouteTable(routes)
+    let limits = limits ?? InMemoryLimitStore(maxKeys: configuration.limits.maxLimitKeys)
     let controls = GatewayControls(
-        settings: settings, store: requestLog, registry: metrics, routeNames: { routeTable.current.names }, logger: logger, now: now
+        settings: settings, store: requestLog, registry: metrics, routeNames: { routeTable.current.names }, logger: logger, now: now,
+        limitStore: limits as? InMemoryLimitStore
     )
     var dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
     dispatcher.observer = controls.dispatchObserver
@@ -72,13 +75,13 @@ public func buildApplication(
             reloaded: { metrics.routesReloaded(success: $0) }
         ))
     }
-    let limits = configuration.limits
+    let serverLimits = configuration.limits
     let readTimeouts = controls.metrics
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [
-            RequestReadTimeoutHandler(headerTimeout: limits.headerReadTimeout, bodyTimeout: limits.bodyReadTimeout) { readTimeouts.readTimedOut(phase: $0) },
+            RequestReadTimeoutHandler(headerTimeout: serverLimits.headerReadTimeout, bodyTimeout: serverLimits.bodyReadTimeout) { readTimeouts.readTimedOut(phase: $0) },
         ],
-        idleTimeout: TimeAmount(limits.idleTimeout)
+        idleTimeout: TimeAmount(serverLimits.idleTimeout)
     )
     return Application(
         responder: GatewayResponder(state: state),
@@ -86,7 +89,7 @@ public func buildApplication(
         configuration: ApplicationConfiguration(
             address: .hostname(configuration.listen.host, port: configuration.listen.port),
             serverName: "switchyard",
-            availableConnectionsDelegate: MaximumAvailableConnections(limits.maxConnections, logger: logger)
+            availableConnectionsDelegate: MaximumAvailableConnections(serverLimits.maxConnections, logger: logger)
         ),
         services: services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.listen.port) },

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import ServiceLifecycle
 import SwitchyardCore
@@ -27,10 +28,16 @@ struct LimitPersisterService: Service {
 /// restored from it, and the persister that keeps it written.
 public enum LimitStorage {
     /// A store restored from `backend`, and its persister (nil without a backend).
-    public static func open(backend: (any LimitSnapshotStore)?, logger: Logger) async throws -> (InMemoryLimitStore, LimitPersister?) {
-        let store = InMemoryLimitStore(trackChanges: backend != nil)
+    /// - Parameters:
+    ///   - maxKeys: the store's cap on distinct keys (`limits.max_limit_keys`).
+    ///   - now: the clock the requests use (what has expired at restore).
+    public static func open(
+        backend: (any LimitSnapshotStore)?, logger: Logger, maxKeys: Int = InMemoryLimitStore.defaultMaxKeys,
+        now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 }
+    ) async throws -> (InMemoryLimitStore, LimitPersister?) {
+        let store = InMemoryLimitStore(trackChanges: backend != nil, maxKeys: maxKeys)
         guard let backend else { return (store, nil) }
-        let persister = LimitPersister(store: store, backend: backend, logger: logger)
+        let persister = LimitPersister(store: store, backend: backend, logger: logger, now: now)
         try await persister.restore()
         return (store, persister)
     }

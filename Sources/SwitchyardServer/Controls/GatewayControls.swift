@@ -31,13 +31,16 @@ final class GatewayControls: Sendable {
     let modelLists = ModelListCache()
     /// How long a coalesced cache miss waits for its leader before calling the provider itself.
     let followerTimeout: Duration
+    /// Limit state whose key counts are published at each scrape.
+    let limitStore: InMemoryLimitStore?
 
     init(
         settings: SettingsStore, store: (any RequestLogStore)?,
         registry: PrometheusCollectorRegistry, routeNames: @escaping @Sendable () -> [String], logger: Logger,
-        now: @escaping @Sendable () -> Double
+        now: @escaping @Sendable () -> Double, limitStore: InMemoryLimitStore? = nil
     ) {
         let configuration = settings.latest.configuration
+        self.limitStore = limitStore
         let controls = configuration.controls
         self.configuration = controls
         self.settings = settings
@@ -342,6 +345,7 @@ extension GatewayControls {
     func scrapeMetrics() -> String {
         if let writer { metrics.logQueue(depth: writer.queueDepth, dropped: writer.dropped, written: writer.written) }
         metrics.cache(flights: cache.flightCount, entries: cache.count, bytes: cache.byteCount)
+        if let limitStore { metrics.limitKeys(count: limitStore.keyCount, evicted: limitStore.evictedCount, refused: limitStore.refusedNewKeys) }
         return metrics.exposition()
     }
 

@@ -202,6 +202,14 @@ public final class GatewayMetrics: Sendable {
         CoreMetrics.Counter(label: "switchyard_route_reloads_total", dimensions: [("result", success ? "success" : "error")], factory: factory).increment()
     }
 
+    /// Set just before each scrape: limit counters held, evicted once expired, and new keys
+    /// refused at `limits.max_limit_keys`.
+    func limitKeys(count: Int, evicted: Int, refused: Int) {
+        CoreMetrics.Gauge(label: "switchyard_limit_keys", factory: factory).record(count)
+        CoreMetrics.Gauge(label: "switchyard_limit_keys_evicted", factory: factory).record(evicted)
+        CoreMetrics.Gauge(label: "switchyard_limit_keys_refused", factory: factory).record(refused)
+    }
+
     /// Set just before each scrape.
     func cache(flights: Int, entries: Int, bytes: Int) {
         CoreMetrics.Gauge(label: "switchyard_cache_flights", factory: factory).record(flights)
