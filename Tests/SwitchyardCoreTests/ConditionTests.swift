@@ -124,14 +124,26 @@ import Testing
         #expect(ConditionParser.compile(nots, limits: Self.limits).0 == nil)
     }
 
-    @Test func regexRiskDetection() {
-        #expect(RegexRisk.nestedQuantifier(in: "(a+)+") != nil)
-        #expect(RegexRisk.nestedQuantifier(in: "(a*)*b") != nil)
-        #expect(RegexRisk.nestedQuantifier(in: "((ab)+c)*") != nil)
-        #expect(RegexRisk.nestedQuantifier(in: "(\\w+\\s?){2,}") != nil)
-        #expect(RegexRisk.nestedQuantifier(in: "^gpt-(4|5)(\\.[0-9]+)?$") == nil)
-        #expect(RegexRisk.nestedQuantifier(in: "[(a+)+]") == nil)
-        #expect(RegexRisk.nestedQuantifier(in: "(ab)+c+") == nil)
+    static func risk(_ pattern: String) throws -> RegexRisk.Finding? {
+        RegexRisk.check(try RegexSyntax.parse(pattern))
+    }
+
+    @Test func regexRiskDetection() throws {
+        #expect(try Self.risk("(a+)+")?.message.contains("repeats a repeated group ((a+)+)") == true)
+        #expect(try Self.risk("(a*)*b") != nil)
+        #expect(try Self.risk("((ab)+c)*") != nil)
+        #expect(try Self.risk("(\\w+\\s?){2,}") != nil)
+        #expect(try Self.risk("^gpt-(4|5)(\\.[0-9]+)?$") == nil)
+        #expect(try Self.risk("[(a+)+]") == nil)
+        #expect(try Self.risk("(ab)+c+") == nil)
+        // Overlapping neighbours and overlapping branches, beyond nesting.
+        #expect(try Self.risk("a*a*b")?.offset == 3)
+        #expect(try Self.risk("\\w+\\d+")?.offset == 5)
+        #expect(try Self.risk("x.*y?.*z")?.offset == 6)
+        #expect(try Self.risk("(a|ab)*")?.offset == 6)
+        #expect(try Self.risk(".*gold.*tier") == nil)
+        #expect(try Self.risk("[a-z]+[0-9]+") == nil)
+        #expect(try Self.risk("(ab|cd)*") == nil)
         let long = "model matches \"" + String(repeating: "a", count: 600) + "\""
         #expect(ConditionParser.compile(long, limits: Self.limits).0 == nil)
     }

@@ -109,7 +109,10 @@ struct FieldChecks {
     /// Compiles a condition expression, mapping offsets in the text to file positions.
     mutating func condition(_ node: YNode, mongo: Bool) -> (Condition, String)? {
         if mongo, node.pairs != nil {
-            var compiler = MongoConditionCompiler(limits: conditionLimits, sink: sink)
+            let lines = self.lines
+            var compiler = MongoConditionCompiler(limits: conditionLimits, sink: sink) { node, offset in
+                FieldChecks.position(in: node, offset: offset, lines: lines)
+            }
             let c = compiler.compile(node)
             sink = compiler.sink
             return c.map { ($0, $0.expressionText) }
@@ -133,9 +136,26 @@ struct FieldChecks {
     }
 
     /// The file position of the `offset`-th Unicode scalar of a scalar's value. Exact for
-    /// single-line plain and quoted scalars and for literal blocks; close for folded text.
+    /// single-line plain and quoted scalars (escapes such as `\"` and `''` included) and for
+    /// literal blocks; close for folded text.
     func position(in node: YNode, offset: Int) -> SourcePosition {
+        Self.position(in: node, offset: offset, lines: lines)
+    }
+
+    static func position(in node: YNode, offset: Int, lines: [Substring]) -> SourcePosition {
         guard let s = node.scalar else { return node.position }
+        if s.style == .singleQuoted || s.style == .doubleQuoted,
+           let column = quotedColumn(lines: lines, at: node.position, doubleQuoted: s.style == .doubleQuoted, offset: offset) {
+            return SourcePosition(line: node.position.line, column: column)
+        }
+        func lineLength(_ line: Int) -> Int {
+            guard line >= 1, line <= lines.count else { return 0 }
+            return lines[line - 1].unicodeScalars.count
+        }
+        func indent(_ line: Int) -> Int {
+            guard line >= 1, line <= lines.count else { return 0 }
+            return lines[line - 1].unicodeScalars.prefix { $0 == " " || $0 == "\t" }.count
+        }
         var line = node.position.line
         var column = node.position.column
         switch s.style {
@@ -158,13 +178,36 @@ struct FieldChecks {
         }
     }
 
-    private func lineLength(_ line: Int) -> Int {
-        guard line >= 1, line <= lines.count else { return 0 }
-        return lines[line - 1].unicodeScalars.count
-    }
-
-    private func indent(_ line: Int) -> Int {
-        guard line >= 1, line <= lines.count else { return 0 }
-        return lines[line - 1].unicodeScalars.prefix { $0 == " " || $0 == "\t" }.count
+    /// The column of the `offset`-th scalar of a quoted scalar's value, stepping over escapes,
+    /// when the value up to there sits on the quote's line; nil otherwise.
+    private static func quotedColumn(lines: [Substring], at quote: SourcePosition, doubleQuoted: Bool, offset: Int) -> Int? {
+        guard quote.line >= 1, quote.line <= lines.count else { return nil }
+        let raw = Array(lines[quote.line - 1].unicodeScalars)
+        guard quote.column >= 1, quote.column - 1 < raw.count, raw[quote.column - 1] == (doubleQuoted ? "\"" : "'") else { return nil }
+        var k = quote.column  // the first scalar after the quote, 0-based
+        for _ in 0..<offset {
+            guard k < raw.count else { return nil }
+            let c = raw[k]
+            if doubleQuoted {
+                if c == "\"" { return nil }
+                if c == "\\" {
+                    guard k + 1 < raw.count else { return nil }
+                    switch raw[k + 1] {
+                    case "x": k += 4
+                    case "u": k += 6
+                    case "U": k += 10
+                    default: k += 2
+                    }
+                } else {
+                    k += 1
+                }
+            } else if c == "'" {
+                guard k + 1 < raw.count, raw[k + 1] == "'" else { return nil }
+                k += 2
+            } else {
+                k += 1
+            }
+        }
+        return k + 1
     }
 }

@@ -13,6 +13,9 @@ struct ConditionToken: Sendable {
     var kind: Kind
     var offset: Int
     var length: Int
+    /// For a string: the offset in the expression of each scalar of its value, then of the
+    /// closing quote (escapes make the two differ), to point inside a regular expression.
+    var valueOffsets: [Int] = []
 
     /// How a message names the token: `'contains'`, `the string "x"`, `the end of the expression`.
     var display: String {
@@ -74,10 +77,12 @@ enum ConditionLexer {
             case "\"", "'":
                 let quote = c
                 var value = String.UnicodeScalarView()
+                var valueOffsets: [Int] = []
                 i += 1
                 var closed = false
                 while i < s.count {
                     let d = s[i]
+                    valueOffsets.append(i)
                     if d == "\\" && i + 1 < s.count {
                         let e = s[i + 1]
                         switch e {
@@ -96,7 +101,7 @@ enum ConditionLexer {
                 guard closed else {
                     throw ConditionSyntaxError(offset: start, message: "unterminated string", suggestion: "close it with \(quote)")
                 }
-                tokens.append(.init(kind: .string(String(value)), offset: start, length: i - start))
+                tokens.append(.init(kind: .string(String(value)), offset: start, length: i - start, valueOffsets: valueOffsets))
             default:
                 if isDigit(c) || (c == "-" && i + 1 < s.count && (isDigit(s[i + 1]) || s[i + 1] == ".")) {
                     i += 1

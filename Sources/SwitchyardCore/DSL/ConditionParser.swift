@@ -194,7 +194,7 @@ struct ConditionParser {
             if left.known == .number {
                 issue(left.offset, "'\(left.operand)' is a number; 'matches' tests strings")
             }
-            guard let regex = compileRegex(pattern, at: patternToken.offset) else { return .constant(false) }
+            guard let regex = compileRegex(pattern, token: patternToken) else { return .constant(false) }
             return .matches(left.operand, regex)
         case .identifier(let word) where ["equals", "is", "eq", "ne", "gt", "lt", "like", "startswith", "endsWith", "has"].contains(word):
             let suggestion = NameSuggestion.nearest(to: word, in: ["contains", "startsWith", "matches", "in"]).map { "did you mean '\($0)'?" }
@@ -389,20 +389,54 @@ struct ConditionParser {
         issues.append(ConditionIssue(offset: offset, severity: .error, message: message, suggestion: suggestion))
     }
 
-    private mutating func compileRegex(_ pattern: String, at offset: Int) -> CompiledRegex? {
-        if pattern.unicodeScalars.count > limits.maxRegexLength {
-            issue(offset, "the regular expression is \(pattern.unicodeScalars.count) characters long; the limit is \(limits.maxRegexLength)")
+    private mutating func compileRegex(_ pattern: String, token: ConditionToken) -> CompiledRegex? {
+        // Point inside the string: offsets of the pattern map to the expression through escapes.
+        func offset(_ problem: RegexIssue) -> Int {
+            problem.patternOffset.map { token.valueOffsets.indices.contains($0) ? token.valueOffsets[$0] : token.offset } ?? token.offset
+        }
+        switch Self.regex(pattern, limits: limits) {
+        case .success(let compiled):
+            if let warning = compiled.warning {
+                issues.append(ConditionIssue(offset: offset(warning), severity: .warning, message: warning.message, suggestion: warning.suggestion))
+            }
+            return compiled.regex
+        case .failure(let problem):
+            issue(offset(problem), problem.message, suggestion: problem.suggestion)
             return nil
         }
-        if let problem = RegexRisk.nestedQuantifier(in: pattern) {
-            issue(offset, "the regular expression repeats a repeated group (\(problem)), which can take exponential time", suggestion: "remove the inner or the outer quantifier")
-            return nil
+    }
+
+    /// A problem with a regular expression; `patternOffset` counts Unicode scalars of the
+    /// pattern (nil: the pattern as a whole).
+    struct RegexIssue: Error, Sendable {
+        var patternOffset: Int?
+        var message: String
+        var suggestion: String?
+    }
+
+    /// Compiles a pattern for `matches` or `$regex`: its length, its syntax (the supported
+    /// subset, see docs/routes.md), then the ambiguity checks of `RegexRisk`.
+    static func regex(_ pattern: String, limits: ConditionLimits) -> Result<(regex: CompiledRegex, warning: RegexIssue?), RegexIssue> {
+        let length = pattern.unicodeScalars.count
+        if length > limits.maxRegexLength {
+            return .failure(RegexIssue(message: "the regular expression is \(length) characters long; the limit is \(limits.maxRegexLength)"))
         }
-        do {
-            return try CompiledRegex(pattern: pattern)
+        do throws(RegexPatternError) {
+            let syntax = try RegexSyntax.parse(pattern)
+            if let risk = RegexRisk.check(syntax) {
+                return .failure(RegexIssue(patternOffset: risk.offset, message: risk.message, suggestion: risk.suggestion))
+            }
+            let regex = try CompiledRegex(syntax, pattern: pattern)
+            var warning: RegexIssue? = nil
+            if regex.mayExhaustBudget {
+                let bytes = CompiledRegex.stepBudget / (2 * regex.programSize)
+                warning = RegexIssue(
+                    message: "the regular expression expands to \(regex.programSize) states; on values longer than about \(bytes) bytes an evaluation can reach the step budget and then counts as no match",
+                    suggestion: "use smaller repetition counts in {n,m}")
+            }
+            return .success((regex, warning))
         } catch {
-            issue(offset, "invalid regular expression \"\(pattern)\"", suggestion: "check its brackets, parentheses and escapes")
-            return nil
+            return .failure(RegexIssue(patternOffset: error.offset, message: "invalid regular expression \(JSONValue.string(pattern).canonicalJSON): \(error.message)", suggestion: error.suggestion))
         }
     }
 }

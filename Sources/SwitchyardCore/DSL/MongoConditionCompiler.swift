@@ -6,6 +6,8 @@ import Foundation
 struct MongoConditionCompiler {
     let limits: ConditionLimits
     var sink: DiagnosticSink
+    /// The file position of an offset inside a scalar's value, to point into a `$regex` pattern.
+    var position: (YNode, Int) -> SourcePosition = { node, _ in node.position }
 
     static let fieldOperators = ["$eq", "$ne", "$gt", "$gte", "$lt", "$lte", "$in", "$nin", "$exists", "$regex", "$contains", "$startsWith", "$not"]
     static let logicalOperators = ["$and", "$or", "$nor", "$not"]
@@ -120,13 +122,15 @@ struct MongoConditionCompiler {
                     ok = false
                     continue
                 }
-                let quoted = "model matches \"" + pattern.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
-                let (c, issues) = ConditionParser.compile(quoted, limits: limits)
-                if case .matches(_, let regex)? = c {
-                    terms.append(.matches(.path(path), regex))
-                } else {
-                    let first = issues.first
-                    sink.error(v.position, first?.message ?? "invalid regular expression", suggestion: first?.suggestion)
+                switch ConditionParser.regex(pattern, limits: limits) {
+                case .success(let compiled):
+                    if let warning = compiled.warning {
+                        sink.warning(v.position, warning.message, suggestion: warning.suggestion)
+                    }
+                    terms.append(.matches(.path(path), compiled.regex))
+                case .failure(let problem):
+                    let at = problem.patternOffset.map { position(v, $0) } ?? v.position
+                    sink.error(at, problem.message, suggestion: problem.suggestion)
                     ok = false
                 }
             case "$not":

@@ -1,5 +1,3 @@
-import Foundation
-
 /// A condition compiled once into an evaluable tree: paths are pre-resolved, regexes pre-built.
 /// Evaluation allocates nothing; comparing values of different types is false, never a crash.
 public indirect enum Condition: Sendable {
@@ -38,24 +36,49 @@ public enum ComparisonOperator: String, Sendable, CaseIterable {
     case greaterOrEqual = ">="
 }
 
-/// An ICU regular expression compiled at route-compile time. `NSRegularExpression` is immutable and
-/// documented as safe to share between threads.
-public struct CompiledRegex: @unchecked Sendable {
+/// A regular expression compiled at route-compile time into a linear-time program
+/// (`Sources/SwitchyardCore/Regex`): matching simulates all alternatives at once and never
+/// backtracks, so no input can make an evaluation slow. The syntax is a documented subset of
+/// ICU's (docs/routes.md); within it, `matches` answers exactly what
+/// `NSRegularExpression.firstMatch(...) != nil` answers on the examined prefix.
+public struct CompiledRegex: Sendable {
     public let pattern: String
-    public let regex: NSRegularExpression
+    let program: RegexProgram
 
-    public init(pattern: String) throws {
-        self.pattern = pattern
-        self.regex = try NSRegularExpression(pattern: pattern)
+    public init(pattern: String) throws(RegexPatternError) {
+        try self.init(RegexSyntax.parse(pattern), pattern: pattern)
     }
 
-    /// Longest input a regex is run against; longer strings are matched on their prefix, which
-    /// bounds the time one evaluation can take.
-    public static let maxInputLength = 16 * 1024
+    init(_ syntax: RegexSyntax, pattern: String) throws(RegexPatternError) {
+        self.pattern = pattern
+        self.program = try RegexProgram(syntax)
+    }
+
+    /// The most of a value a regex examines: its first 16 KiB of UTF-8, cut before a scalar that
+    /// would not fit. A match must lie within that prefix; `$` only matches at the value's real
+    /// end, so a pattern ending in `$` does not match a longer value.
+    public static let maxInputBytes = 16 * 1024
+
+    /// Belt and braces over the linear bound: an evaluation that visits more NFA instructions
+    /// than this stops and counts as no match (about 50 ms at worst). A program of up to
+    /// `stepBudget / (2 × (maxInputBytes + 1))` (511) instructions never reaches it; the route
+    /// compiler warns about larger ones (`mayExhaustBudget`).
+    public static let stepBudget = 1 << 24
+
+    /// Whether some value could make an evaluation reach `stepBudget` before its answer.
+    var mayExhaustBudget: Bool {
+        program.count * 2 * (Self.maxInputBytes + 1) > Self.stepBudget
+    }
+
+    /// The number of NFA instructions the pattern compiled to.
+    var programSize: Int { program.count }
 
     public func matches(_ s: String) -> Bool {
-        let ns = s as NSString
-        let length = min(ns.length, Self.maxInputLength)
-        return regex.firstMatch(in: s, options: [], range: NSRange(location: 0, length: length)) != nil
+        program.run(s, maxUTF8Bytes: Self.maxInputBytes, stepBudget: Self.stepBudget).matched
+    }
+
+    /// The answer together with the work done, for tests that check boundedness by counting steps.
+    func matchSteps(_ s: String, maxInputBytes: Int = Self.maxInputBytes, stepBudget: Int = Self.stepBudget) -> RegexProgram.Outcome {
+        program.run(s, maxUTF8Bytes: maxInputBytes, stepBudget: stepBudget)
     }
 }
