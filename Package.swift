@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "SwitchyardServer",
             dependencies: [
-                "SwitchyardCore", "SwitchyardProviders", "SwitchyardStorage", "SwitchyardFakeUpstream",
+                "SwitchyardCore", "SwitchyardProviders", "SwitchyardStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
@@ -74,7 +74,8 @@ let package = Package(
             ]
         ),
         // 5. The fake provider: speaks the providers' real wire formats with fault knobs.
-        //    Used by tests, the benchmark and `switchyard serve --demo`.
+        //    Used by tests, the benchmark and `switchyard serve --demo` (wired by the CLI: the
+        //    server itself never links it).
         .target(
             name: "SwitchyardFakeUpstream",
             dependencies: [
@@ -88,7 +89,8 @@ let package = Package(
         .executableTarget(
             name: "SwitchyardCLI",
             dependencies: [
-                "SwitchyardCore", "SwitchyardServer", "SwitchyardStorage",
+                "SwitchyardCore", "SwitchyardServer", "SwitchyardStorage", "SwitchyardProviders", "SwitchyardFakeUpstream",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

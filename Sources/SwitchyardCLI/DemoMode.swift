@@ -2,20 +2,21 @@ import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardFakeUpstream
 import SwitchyardProviders
+import SwitchyardServer
 
 /// `serve --demo`: the built-in fake provider answers for every provider without a key, with
 /// answers marked "[simulated]".
-public enum DemoMode {
-    public struct Started: Sendable {
-        public let service: any Service
+enum DemoMode {
+    struct Started: Sendable {
+        let service: any Service
         /// What to print at startup.
-        public let banner: String
+        let banner: String
         let openAIBaseURL: String
         let baseURL: String
 
         /// Points every provider without a key at the fake (again, for a reloaded configuration).
         @discardableResult
-        public func overlay(_ configuration: inout GatewayConfiguration, environment: [String: String]) -> [String] {
+        func overlay(_ configuration: inout GatewayConfiguration, environment: [String: String]) -> [String] {
             let table = ProviderTable(settings: configuration.providers, environment: environment)
             var simulated: [String] = []
             for provider in table.providers where provider.keys.isEmpty && !provider.isCustom {
@@ -32,7 +33,7 @@ public enum DemoMode {
         }
     }
 
-    public static func start(configuration: inout GatewayConfiguration, environment: [String: String]) async throws -> Started {
+    static func start(configuration: inout GatewayConfiguration, environment: [String: String]) async throws -> Started {
         let fake = try await FakeUpstream.start(FakeUpstreamConfiguration(host: "127.0.0.1", port: 0, simulatedMarker: true))
         var started = Started(service: FakeUpstreamService(upstream: fake), banner: "", openAIBaseURL: fake.openAIBaseURL, baseURL: fake.baseURL)
         let simulated = started.overlay(&configuration, environment: environment)
