@@ -430,6 +430,42 @@ import Testing
         #expect(writer.dropped == 8)
         #expect(writer.queueBytes <= 1 << 20 + (700 << 10))
     }
+
+    // MARK: 13. Error messages that echoed a client's value whole
+
+    /// Found by HostileInputTests' fuzz: error messages quoted the client's path, model, gateway,
+    /// route, header or step value whole (a 100 KB model came back in a 200 KB 400). Each is now
+    /// shortened, and no message exceeds `GatewayError.maxMessageCharacters`.
+    @Test func errorsNeverEchoAClientValueWhole() async throws {
+        let long = String(repeating: "x", count: 100_000)
+        try await ControlsHarness.run { client, h in
+            let anthropic = #"{"model":"anthropic/claude-x","messages":[{"role":"\#(long)","content":"hi"}]}"#
+            let requests: [(String, HTTPRequest.Method, String, HTTPFields)] = [
+                ("/" + long, .get, "", [:]),
+                ("/compat/chat/completions", .post, #"{"model":"\#(long)","messages":[]}"#, [:]),
+                ("/compat/chat/completions", .post, #"{"model":"nope/\#(long)","messages":[]}"#, [:]),
+                ("/compat/chat/completions", .post, #"{"model":"dynamic/\#(long)","messages":[]}"#, [:]),
+                ("/compat/chat/completions", .post, #"{"model":"azure-openai/a/\#(long)","messages":[{"role":"user","content":"hi"}]}"#, [:]),
+                ("/compat/chat/completions", .post, anthropic, [:]),
+                ("/compat/chat/completions", .post, #"{"model":"openai/x","messages":[]}"#, [HTTPField.Name("cf-aig-cache-ttl")!: String(long.prefix(8000))]),
+                ("/v1/acct/\(long.prefix(8000))/compat/chat/completions", .post, "{}", [:]),
+                ("/v1/acct/default", .post, #"[{"provider":"\#(long)","endpoint":"x","query":{}}]"#, [:]),
+                ("/v1/acct/default", .post, #"[{"provider":"openai","endpoint":"x","query":{},"headers":{"\#(long.prefix(8000))":1e999}}]"#, [:]),
+                ("/\(long.prefix(8000))/v1/models", .get, "", [:]),
+                ("/azure-openai/\(long.prefix(8000))", .get, "", [:]),
+                ("/admin/logs/\(long.prefix(8000))", .init("PROPFIND")!, "", [:]),
+            ]
+            for (uri, method, body, headers) in requests {
+                var h = headers
+                h[.contentType] = "application/json"
+                let response = try await client.execute(uri: uri, method: method, headers: h, body: ByteBuffer(string: body))
+                #expect((400..<500).contains(response.status.code), "\(method) \(uri.prefix(60)): \(response.status)")
+                #expect(response.body.readableBytes < 2048, "\(method) \(uri.prefix(60)) \(body.prefix(60)): \(response.body.readableBytes) bytes: \(response.text.prefix(200))")
+                #expect(response.json["error"] != nil, "\(response.text.prefix(200))")
+            }
+            #expect(h.fake.requests().isEmpty)
+        }
+    }
 }
 
 extension TestClientProtocol {
