@@ -466,6 +466,32 @@ import Testing
             #expect(h.fake.requests().isEmpty)
         }
     }
+
+    // MARK: 14. CONNECT held its connection until the idle timeout
+
+    /// Found by HostileInputTests' fuzz: a CONNECT request got its 405 head but the connection then
+    /// hung until the idle timeout (60 s). NIO's decoder stops parsing after a CONNECT head (what
+    /// follows would be tunnel bytes) and its encoder sends the answer without a body or length, so
+    /// the client can only read until the close. The gateway now closes the connection after it.
+    @Test func connectIsAnsweredAndTheConnectionClosedAtOnce() async throws {
+        try await Self.liveGateway("") { port in
+            for request in [
+                "CONNECT /compat/chat/completions HTTP/1.1\r\nHost: gw\r\ncontent-length: 2\r\n\r\n{}",
+                "CONNECT gw:443 HTTP/1.1\r\nHost: gw\r\n\r\n",
+            ] {
+                let connection = try await RawConnection.open(port: port, receiveTimeout: 5)
+                await connection.send(request)
+                let read = await connection.receive(until: { _ in false })
+                await connection.close()
+                #expect(read.end == .closed, "\(request.prefix(30)): the connection stayed open after \(read.bytes.text.debugDescription)")
+                #expect(read.bytes.text.hasPrefix("HTTP/1.1 40"), "\(read.bytes.text)")
+            }
+            let after = try await RawConnection.open(port: port, receiveTimeout: 5)
+            await after.send("GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+            #expect(await after.receive(until: { $0.text.contains("\"ok\"") }).end == nil)
+            await after.close()
+        }
+    }
 }
 
 extension TestClientProtocol {

@@ -73,6 +73,7 @@ public func buildApplication(
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [
             RequestReadTimeoutHandler(headerTimeout: limits.headerReadTimeout, bodyTimeout: limits.bodyReadTimeout) { readTimeouts.readTimedOut(phase: $0) },
+            ConnectRequestCloser(),
         ],
         idleTimeout: TimeAmount(limits.idleTimeout)
     )
