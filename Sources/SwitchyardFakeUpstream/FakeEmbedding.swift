@@ -1,6 +1,12 @@
 /// Deterministic embedding vectors: a hash of the input seeds a SplitMix64 sequence.
 enum FakeEmbedding {
-    static func vector(for text: String, dimensions: Int) -> [JSONText] {
+    /// The most values a vector has, whatever `dimensions` a request names: as many as the largest
+    /// real embedding models return. `switchyard serve --demo` runs the fake in the gateway's
+    /// process, where a request for 10^15 dimensions aborted the whole gateway.
+    static let maxDimensions = 3072
+
+    static func vector(for text: String, dimensions requested: Int) -> [JSONText] {
+        let dimensions = min(requested, Self.maxDimensions)
         var state: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 {
             state ^= UInt64(byte)

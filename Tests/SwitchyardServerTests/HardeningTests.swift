@@ -492,6 +492,29 @@ import Testing
             await after.close()
         }
     }
+
+    // MARK: 15. `switchyard serve --demo` died on one embeddings request
+
+    /// Found while fuzzing: the fake provider, which `--demo` runs in the gateway's own process,
+    /// built an embedding of whatever `dimensions` (Gemini: `outputDimensionality`) a request named.
+    /// `{"model":"openai/text-embedding-3-small","input":"a","dimensions":999999999999999}` to
+    /// `/compat/embeddings` of a demo gateway aborted it ("failed to allocate 8000000000000024
+    /// bytes"); a billion allocated gigabytes. The fake now caps vectors at 3,072 values, the most
+    /// any real embedding model returns. Here with 100,000, which is harmless either way.
+    @Test func aDemoGatewaysFakeCapsEmbeddingDimensions() async throws {
+        try await ProviderHarness.run { client, _, _ in
+            let openAI = try await client.post("/compat/embeddings", json: #"{"model":"openai/text-embedding-3-small","input":"a","dimensions":100000}"#)
+            #expect(openAI.status == .ok)
+            let vector = openAI.json["data"]?[0]?["embedding"]?.arrayValue ?? []
+            #expect((1...3072).contains(vector.count), "\(vector.count) values")
+            let gemini = try await client.post(
+                "/google-ai-studio/v1beta/models/gemini-embedding-001:embedContent",
+                json: #"{"content":{"parts":[{"text":"a"}]},"outputDimensionality":100000}"#)
+            #expect(gemini.status == .ok)
+            let values = gemini.json["embedding"]?["values"]?.arrayValue ?? []
+            #expect((1...3072).contains(values.count), "\(values.count) values")
+        }
+    }
 }
 
 extension TestClientProtocol {
