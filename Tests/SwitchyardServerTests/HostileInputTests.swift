@@ -652,6 +652,8 @@ struct Hostile {
         var body = Array(#"{"model":"#.utf8) + modelJSON()
         body += Array(#","input":"#.utf8) + (chance(60) ? Array(pick([#""hello""#, #"["a","b"]"#, "[1,2,3]", "[[1,2],[3]]", "[]", "\"\""]).utf8) : anyJSON())
         if chance(20) { body += Array(#","encoding_format":"#.utf8) + jsonScalar() }
+        // The fake builds a vector this long (capped since it aborted `serve --demo`).
+        if chance(20) { body += Array(#","dimensions":"#.utf8) + (chance(50) ? Array(pick(["4294967296", "999999999999999", "100000", "3072", "-1", "0"]).utf8) : jsonNumber()) }
         return body + [0x7D]
     }
 
