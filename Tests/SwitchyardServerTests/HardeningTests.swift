@@ -499,8 +499,9 @@ import Testing
     /// built an embedding of whatever `dimensions` (Gemini: `outputDimensionality`) a request named.
     /// `{"model":"openai/text-embedding-3-small","input":"a","dimensions":999999999999999}` to
     /// `/compat/embeddings` of a demo gateway aborted it ("failed to allocate 8000000000000024
-    /// bytes"); a billion allocated gigabytes. The fake now caps vectors at 3,072 values, the most
-    /// any real embedding model returns. Here with 100,000, which is harmless either way.
+    /// bytes"), and many inputs at the largest size made it build answers of gigabytes. The fake now
+    /// caps vectors at 3,072 values (the most any real embedding model returns) and refuses an
+    /// answer of more than 2^20 values with a 400. Here with sizes that are harmless either way.
     @Test func aDemoGatewaysFakeCapsEmbeddingDimensions() async throws {
         try await ProviderHarness.run { client, _, _ in
             let openAI = try await client.post("/compat/embeddings", json: #"{"model":"openai/text-embedding-3-small","input":"a","dimensions":100000}"#)
@@ -513,6 +514,10 @@ import Testing
             #expect(gemini.status == .ok)
             let values = gemini.json["embedding"]?["values"]?.arrayValue ?? []
             #expect((1...3072).contains(values.count), "\(values.count) values")
+            // 400 inputs × 3,072: 1.2 million values, refused rather than built.
+            let inputs = Array(repeating: #""a""#, count: 400).joined(separator: ",")
+            let many = try await client.post("/compat/embeddings", json: #"{"model":"openai/text-embedding-3-small","input":[\#(inputs)],"dimensions":3072}"#)
+            #expect(many.status == .badRequest, "\(many.status): \(many.body.readableBytes) bytes")
         }
     }
 }
