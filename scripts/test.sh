@@ -7,9 +7,10 @@ cd "$(dirname "$0")/.."
 swift build --build-tests
 swift test --skip-build
 # The full-size concurrency tests (1,000 concurrent identical misses, 10,000 logged requests, the
-# 1,000-request reset storm, 2,000 requests across ten key rotations) run
+# 1,000-request reset storm, 2,000 requests across ten key rotations, the 10,000-case hostile-input
+# fuzz and the hostile upstream) run
 # on their own: beside the other suites their bursts starve wall-clock bounds on a 2-core machine.
-SWITCHYARD_HEAVY_TESTS=1 swift test --skip-build --filter 'everyRequestIsLogged|concurrentIdenticalMisses|resetStorm|keysRotateAndATokenIsRevokedUnderLoad'
+SWITCHYARD_HEAVY_TESTS=1 swift test --skip-build --filter 'everyRequestIsLogged|concurrentIdenticalMisses|resetStorm|keysRotateAndATokenIsRevokedUnderLoad|seededFuzzAgainstTheRunningGateway|compatAndPassthroughSurviveEveryMisbehaviour'
 
 if [ -d Tests/Interop ]; then
   scripts/interop.sh

@@ -112,14 +112,15 @@ enum GeminiFormat {
     }
 
     static func embedPlan(body: JSONValue, batch: Bool, context: AnswerContext) -> ResponsePlan? {
+        func dimensions(_ request: JSONValue) -> Int { request["outputDimensionality", "output_dimensionality"]?.int ?? 8 }
         func values(_ request: JSONValue) -> JSONText? {
             guard let content = request["content"] else { return nil }
-            let dimensions = request["outputDimensionality", "output_dimensionality"]?.int ?? 8
+            let dimensions = dimensions(request)
             return .object([("values", .array(FakeEmbedding.vector(for: partsText(content["parts"]), dimensions: dimensions)))])
         }
         let result: JSONText
         if batch {
-            guard let requests = body["requests"]?.array, !requests.isEmpty else { return nil }
+            guard let requests = body["requests"]?.array, !requests.isEmpty, FakeEmbedding.fits(requests.lazy.map(dimensions)) else { return nil }
             let embeddings = requests.compactMap(values)
             guard embeddings.count == requests.count else { return nil }
             result = .object([("embeddings", .array(embeddings))])

@@ -177,6 +177,7 @@ enum OpenAIFormat {
         }
         guard !inputs.isEmpty else { return nil }
         let dimensions = body["dimensions"]?.int ?? 8
+        guard FakeEmbedding.fits(repeatElement(dimensions, count: inputs.count)) else { return nil }
         let promptTokens = inputs.reduce(0) { $0 + ChatAnswer.tokens(forCharacters: $1.count) }
         var members: [(String, JSONText)] = [
             ("object", .string("list")),

@@ -5,7 +5,7 @@ enum WorkersAIFormat {
     ) -> ResponsePlan? {
         if body["messages"] == nil, body["prompt"] == nil, let text = body["text"] {
             let inputs = text.array?.compactMap(\.string) ?? text.string.map { [$0] } ?? []
-            guard !inputs.isEmpty else { return nil }
+            guard !inputs.isEmpty, FakeEmbedding.fits(repeatElement(8, count: inputs.count)) else { return nil }
             let vectors: [JSONText] = inputs.map { .array(FakeEmbedding.vector(for: $0, dimensions: 8)) }
             return envelope(.object([("shape", .array([.int(inputs.count), .int(8)])), ("data", .array(vectors))]), context)
         }

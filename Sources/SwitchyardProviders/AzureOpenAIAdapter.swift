@@ -34,7 +34,7 @@ public struct AzureOpenAIAdapter: ProviderAdapter {
     public func prepare(_ request: AdapterRequest, provider: UpstreamProvider) throws -> PreparedRequest {
         let parts = request.model.split(separator: "/", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), parts.allSatisfy(Self.isName) else {
-            throw GatewayError.invalidRequest("azure-openai models are azure-openai/{resource}/{deployment} or azure-openai/{deployment}, got 'azure-openai/\(request.model)'")
+            throw GatewayError.invalidRequest("azure-openai models are azure-openai/{resource}/{deployment} or azure-openai/{deployment}, got '\(GatewayError.shown("azure-openai/" + request.model))'")
         }
         let resource = parts.count == 2 ? String(parts[0]) : self.resource
         let deployment = self.deployment ?? String(parts[parts.count - 1])

@@ -302,6 +302,9 @@ public struct Dispatcher: Sendable {
     func collect(_ response: HTTPClientResponse, provider: String) async throws -> ByteBuffer {
         do {
             return try await response.body.collect(upTo: maxResponseBytes)
+        } catch is NIOTooManyBytesError {
+            // An answer that never ends (an event stream to a request that did not ask for one) or is too big to hold.
+            throw GatewayError.unreachable(provider: provider, reason: "the response body is larger than the limit of \(maxResponseBytes) bytes")
         } catch {
             if Task.isCancelled { throw CancellationError() }
             throw GatewayError.unreachable(provider: provider, reason: "response body failed: \(Self.describe(error))")

@@ -10,14 +10,24 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     public init(code: Int, status: Int, message: String, retryAfter: Int? = nil) {
         self.code = code
         self.status = status
-        self.message = message
+        self.message = Self.shown(message, limit: Self.maxMessageCharacters)
         self.retryAfter = retryAfter
+    }
+
+    /// The longest message an error carries: a message built from a client's value (a path, a
+    /// model, a header) never sends it back whole, however long it was.
+    public static let maxMessageCharacters = 1024
+
+    /// A client-chosen value as an error message shows it: at most `limit` characters.
+    public static func shown(_ text: some StringProtocol, limit: Int = 64) -> String {
+        if text.utf8.count <= limit || text.count <= limit { return String(text) }
+        return String(text.prefix(max(0, limit - 3))) + "..."
     }
 
     public var description: String { "\(code) \(message)" }
 
     public static func unknownGateway(_ gateway: String) -> Self {
-        .init(code: 2001, status: 400, message: "unknown gateway '\(gateway)': configure it under 'gateways' in switchyard.yaml (only 'default' always exists)")
+        .init(code: 2001, status: 400, message: "unknown gateway '\(shown(gateway))': configure it under 'gateways' in switchyard.yaml (only 'default' always exists)")
     }
     public static func gatewayRateLimited(_ gateway: String, limit: Int, window: String, retryAfter: Int) -> Self {
         .init(code: 2003, status: 429, message: "gateway '\(gateway)' rate limit of \(limit) requests per \(window) exceeded", retryAfter: retryAfter)
@@ -30,7 +40,7 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     }
     public static func unknownRoute(_ name: String, known: [String]) -> Self {
         let list = known.isEmpty ? "no routes are loaded" : "known routes: " + known.sorted().joined(separator: ", ")
-        return .init(code: 2042, status: 404, message: "unknown route 'dynamic/\(name)' (\(list))")
+        return .init(code: 2042, status: 404, message: "unknown route 'dynamic/\(shown(name))' (\(list))")
     }
     public static func invalidRequest(_ message: String) -> Self { .init(code: 2043, status: 400, message: message) }
     public static func unreachable(provider: String, reason: String) -> Self {
@@ -43,7 +53,7 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
         .init(code: 2045, status: 413, message: "request body larger than the limit of \(limit) bytes (limits.max_body_bytes)")
     }
     public static func methodNotAllowed(_ method: String, path: String, allowed: [String]) -> Self {
-        .init(code: 2046, status: 405, message: "method \(method) not allowed on \(path); use \(allowed.joined(separator: " or "))")
+        .init(code: 2046, status: 405, message: "method \(shown(method, limit: 32)) not allowed on \(shown(path, limit: 200)); use \(allowed.joined(separator: " or "))")
     }
     public static func missingKey(provider: String, variables: [String]) -> Self {
         let hint = variables.isEmpty
@@ -51,7 +61,7 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
             : "set \(variables.joined(separator: " or ")) or providers.\(provider).keys in switchyard.yaml"
         return .init(code: 2047, status: 401, message: "no API key for provider '\(provider)': send one in the Authorization header, or \(hint)")
     }
-    public static func notFound(_ path: String) -> Self { .init(code: 2048, status: 404, message: "no such endpoint: \(path)") }
+    public static func notFound(_ path: String) -> Self { .init(code: 2048, status: 404, message: "no such endpoint: \(shown(path, limit: 200))") }
     public static func `internal`(_ logID: String) -> Self {
         .init(code: 2049, status: 500, message: "internal gateway error (log id \(logID))")
     }

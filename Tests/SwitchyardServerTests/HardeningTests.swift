@@ -430,6 +430,96 @@ import Testing
         #expect(writer.dropped == 8)
         #expect(writer.queueBytes <= 1 << 20 + (700 << 10))
     }
+
+    // MARK: 13. Error messages that echoed a client's value whole
+
+    /// Found by HostileInputTests' fuzz: error messages quoted the client's path, model, gateway,
+    /// route, header or step value whole (a 100 KB model came back in a 200 KB 400). Each is now
+    /// shortened, and no message exceeds `GatewayError.maxMessageCharacters`.
+    @Test func errorsNeverEchoAClientValueWhole() async throws {
+        let long = String(repeating: "x", count: 100_000)
+        try await ControlsHarness.run { client, h in
+            let anthropic = #"{"model":"anthropic/claude-x","messages":[{"role":"\#(long)","content":"hi"}]}"#
+            let requests: [(String, HTTPRequest.Method, String, HTTPFields)] = [
+                ("/" + long, .get, "", [:]),
+                ("/compat/chat/completions", .post, #"{"model":"\#(long)","messages":[]}"#, [:]),
+                ("/compat/chat/completions", .post, #"{"model":"nope/\#(long)","messages":[]}"#, [:]),
+                ("/compat/chat/completions", .post, #"{"model":"dynamic/\#(long)","messages":[]}"#, [:]),
+                ("/compat/chat/completions", .post, #"{"model":"azure-openai/a/\#(long)","messages":[{"role":"user","content":"hi"}]}"#, [:]),
+                ("/compat/chat/completions", .post, anthropic, [:]),
+                ("/compat/chat/completions", .post, #"{"model":"openai/x","messages":[]}"#, [HTTPField.Name("cf-aig-cache-ttl")!: String(long.prefix(8000))]),
+                ("/v1/acct/\(long.prefix(8000))/compat/chat/completions", .post, "{}", [:]),
+                ("/v1/acct/default", .post, #"[{"provider":"\#(long)","endpoint":"x","query":{}}]"#, [:]),
+                ("/v1/acct/default", .post, #"[{"provider":"openai","endpoint":"x","query":{},"headers":{"\#(long.prefix(8000))":1e999}}]"#, [:]),
+                ("/\(long.prefix(8000))/v1/models", .get, "", [:]),
+                ("/azure-openai/\(long.prefix(8000))", .get, "", [:]),
+                ("/admin/logs/\(long.prefix(8000))", .init("PROPFIND")!, "", [:]),
+            ]
+            for (uri, method, body, headers) in requests {
+                var h = headers
+                h[.contentType] = "application/json"
+                let response = try await client.execute(uri: uri, method: method, headers: h, body: ByteBuffer(string: body))
+                #expect((400..<500).contains(response.status.code), "\(method) \(uri.prefix(60)): \(response.status)")
+                #expect(response.body.readableBytes < 2048, "\(method) \(uri.prefix(60)) \(body.prefix(60)): \(response.body.readableBytes) bytes: \(response.text.prefix(200))")
+                #expect(response.json["error"] != nil, "\(response.text.prefix(200))")
+            }
+            #expect(h.fake.requests().isEmpty)
+        }
+    }
+
+    // MARK: 14. CONNECT held its connection until the idle timeout
+
+    /// Found by HostileInputTests' fuzz: a CONNECT request got its 405 head but the connection then
+    /// hung until the idle timeout (60 s). NIO's decoder stops parsing after a CONNECT head (what
+    /// follows would be tunnel bytes) and its encoder sends the answer without a body or length, so
+    /// the client can only read until the close. The gateway now closes the connection after it.
+    @Test func connectIsAnsweredAndTheConnectionClosedAtOnce() async throws {
+        try await Self.liveGateway("") { port in
+            for request in [
+                "CONNECT /compat/chat/completions HTTP/1.1\r\nHost: gw\r\ncontent-length: 2\r\n\r\n{}",
+                "CONNECT gw:443 HTTP/1.1\r\nHost: gw\r\n\r\n",
+            ] {
+                let connection = try await RawConnection.open(port: port, receiveTimeout: 5)
+                await connection.send(request)
+                let read = await connection.receive(until: { _ in false })
+                await connection.close()
+                #expect(read.end == .closed, "\(request.prefix(30)): the connection stayed open after \(read.bytes.text.debugDescription)")
+                #expect(read.bytes.text.hasPrefix("HTTP/1.1 40"), "\(read.bytes.text)")
+            }
+            let after = try await RawConnection.open(port: port, receiveTimeout: 5)
+            await after.send("GET /healthz HTTP/1.1\r\nHost: gw\r\n\r\n")
+            #expect(await after.receive(until: { $0.text.contains("\"ok\"") }).end == nil)
+            await after.close()
+        }
+    }
+
+    // MARK: 15. `switchyard serve --demo` died on one embeddings request
+
+    /// Found while fuzzing: the fake provider, which `--demo` runs in the gateway's own process,
+    /// built an embedding of whatever `dimensions` (Gemini: `outputDimensionality`) a request named.
+    /// `{"model":"openai/text-embedding-3-small","input":"a","dimensions":999999999999999}` to
+    /// `/compat/embeddings` of a demo gateway aborted it ("failed to allocate 8000000000000024
+    /// bytes"), and many inputs at the largest size made it build answers of gigabytes. The fake now
+    /// caps vectors at 3,072 values (the most any real embedding model returns) and refuses an
+    /// answer of more than 2^20 values with a 400. Here with sizes that are harmless either way.
+    @Test func aDemoGatewaysFakeCapsEmbeddingDimensions() async throws {
+        try await ProviderHarness.run { client, _, _ in
+            let openAI = try await client.post("/compat/embeddings", json: #"{"model":"openai/text-embedding-3-small","input":"a","dimensions":100000}"#)
+            #expect(openAI.status == .ok)
+            let vector = openAI.json["data"]?[0]?["embedding"]?.arrayValue ?? []
+            #expect((1...3072).contains(vector.count), "\(vector.count) values")
+            let gemini = try await client.post(
+                "/google-ai-studio/v1beta/models/gemini-embedding-001:embedContent",
+                json: #"{"content":{"parts":[{"text":"a"}]},"outputDimensionality":100000}"#)
+            #expect(gemini.status == .ok)
+            let values = gemini.json["embedding"]?["values"]?.arrayValue ?? []
+            #expect((1...3072).contains(values.count), "\(values.count) values")
+            // 400 inputs × 3,072: 1.2 million values, refused rather than built.
+            let inputs = Array(repeating: #""a""#, count: 400).joined(separator: ",")
+            let many = try await client.post("/compat/embeddings", json: #"{"model":"openai/text-embedding-3-small","input":[\#(inputs)],"dimensions":3072}"#)
+            #expect(many.status == .badRequest, "\(many.status): \(many.body.readableBytes) bytes")
+        }
+    }
 }
 
 extension TestClientProtocol {

@@ -13,7 +13,8 @@ public struct TranslationError: Error, Sendable, Hashable, CustomStringConvertib
 
     public init(status: Int = 400, message: String, param: String?, code: String = "invalid_value") {
         self.status = status
-        self.message = message
+        // Bounded like the gateway's own errors: a message naming a client's value never echoes it whole.
+        self.message = GatewayError.shown(message, limit: GatewayError.maxMessageCharacters)
         self.param = param
         self.code = code
     }

@@ -80,6 +80,7 @@ public func buildApplication(
     let http1 = HTTP1Channel.Configuration(
         additionalChannelHandlers: [
             RequestReadTimeoutHandler(headerTimeout: serverLimits.headerReadTimeout, bodyTimeout: serverLimits.bodyReadTimeout) { readTimeouts.readTimedOut(phase: $0) },
+            ConnectRequestCloser(),
         ],
         idleTimeout: TimeAmount(serverLimits.idleTimeout)
     )

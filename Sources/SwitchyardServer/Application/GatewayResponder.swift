@@ -165,13 +165,13 @@ public struct GatewayResponder: HTTPResponder {
     private func passthrough(_ request: Request, gatewayName: String, providerSegment: String, rest: String, record: inout RequestRecord) async throws -> Response {
         let gateway = try gateway(named: gatewayName)
         guard state.configuration.limits.passthroughMethods.contains(request.method.rawValue) else {
-            throw GatewayError.methodNotAllowed(request.method.rawValue, path: String(request.uri.path.prefix(200)), allowed: state.configuration.limits.passthroughMethods.sorted())
+            throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: state.configuration.limits.passthroughMethods.sorted())
         }
         try PassthroughHandler.checkPath(rest)
         guard let provider = state.providers.provider(pathSlug: providerSegment) else {
             if rest.isEmpty { throw GatewayError.notFound(request.uri.path) }
             throw GatewayError.invalidProvider(
-                "unknown provider '\(providerSegment)'" + (NameSuggestion.nearest(to: providerSegment, in: state.providers.providers.map(\.pathSlug)).map { "; did you mean '\($0)'?" } ?? "")
+                "unknown provider '\(RequestOptions.shown(providerSegment))'" + (NameSuggestion.nearest(to: providerSegment, in: state.providers.providers.map(\.pathSlug)).map { "; did you mean '\($0)'?" } ?? "")
             )
         }
         let auth = try ClientAuthentication(headers: request.headers, gateway: gateway, credentials: state.credentials)

@@ -137,7 +137,7 @@ struct PassthroughHandler {
             }
             guard parts.count == 3, AzureOpenAIAdapter.isName(parts[1]), let slash = parts[2].firstIndex(of: "/"),
                   AzureOpenAIAdapter.isName(parts[2][..<slash]) else {
-                throw .invalidRequest("azure-openai passthrough paths are /azure-openai/{resource}/{deployment}/{operation}, got '/azure-openai\(rest)'")
+                throw .invalidRequest("azure-openai passthrough paths are /azure-openai/{resource}/{deployment}/{operation}, got '\(GatewayError.shown("/azure-openai" + rest, limit: 200))'")
             }
             let base = AzureOpenAIAdapter.baseURL(provider.baseURL, resource: String(parts[1])) ?? provider.baseURL
             return (provider.with(baseURL: base), "/deployments/" + parts[2])

@@ -73,9 +73,7 @@ struct RequestOptions: Sendable {
     }
 
     /// A client-chosen value as an error message shows it: at most 64 characters.
-    static func shown(_ text: String) -> String {
-        text.count <= 64 ? text : String(text.prefix(61)) + "..."
-    }
+    static func shown(_ text: String) -> String { GatewayError.shown(text) }
 }
 
 /// The gateway's own credentials: the tokens of every configured gateway and the admin token.
