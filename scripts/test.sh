@@ -10,7 +10,7 @@ swift test --skip-build
 # 1,000-request reset storm, 2,000 requests across ten key rotations, the 10,000-case hostile-input
 # fuzz and the hostile upstream) run
 # on their own: beside the other suites their bursts starve wall-clock bounds on a 2-core machine.
-SWITCHYARD_HEAVY_TESTS=1 swift test --skip-build --filter 'everyRequestIsLogged|concurrentIdenticalMisses|resetStorm|keysRotateAndATokenIsRevokedUnderLoad|seededFuzzAgainstTheRunningGateway|compatAndPassthroughSurviveEveryMisbehaviour'
+SWITCHYARD_HEAVY_TESTS=1 swift test --skip-build --no-parallel --filter 'everyRequestIsLogged|concurrentIdenticalMisses|resetStorm|keysRotateAndATokenIsRevokedUnderLoad|seededFuzzAgainstTheRunningGateway|compatAndPassthroughSurviveEveryMisbehaviour'
 
 if [ -d Tests/Interop ]; then
   scripts/interop.sh

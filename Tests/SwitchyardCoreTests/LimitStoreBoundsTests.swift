@@ -26,23 +26,26 @@ import Testing
 
     // MARK: Many long keys
 
-    @Test func tenThousandHalfMegabyteKeysAreStoredShortAndDistinct() throws {
+    /// 1,000 keys of 500 KB (half a gigabyte hashed): the property is the same at 10,000, and the
+    /// CPU it took starved the wall-clock bounds of the server suites running beside it.
+    @Test func manyHalfMegabyteKeysAreStoredShortAndDistinct() throws {
+        let count = 1000
         let g = try graph(Self.keyedOnUser)
         let store = InMemoryLimitStore()
         let limits = RecordingLimits(store)
         let base = String(repeating: "x", count: 500_000)
         let now = 1_800_000_000.0
-        for i in 0..<10_000 {
+        for i in 0..<count {
             let user = "\(i)-" + base
             guard case .attempt = run(g, RequestFacts(body: .object(["user": .string(user)])), limits: limits, now: now) else {
                 Issue.record("request \(i) was refused"); return
             }
         }
         let keys = limits.keys.withLock { $0 }
-        #expect(keys.count == 10_000)
+        #expect(keys.count == count)
         #expect(keys.allSatisfy { $0.keyValue.utf8.count <= LimitKeyText.maxBytes })
-        #expect(Set(keys.map(\.keyValue)).count == 10_000)
-        #expect(store.keyCount == 10_000)
+        #expect(Set(keys.map(\.keyValue)).count == count)
+        #expect(store.keyCount == count)
 
         // The same long value again hits its own counter (limit 1) and is named briefly.
         let again = run(g, RequestFacts(body: .object(["user": .string("7-" + base)])), limits: limits, now: now + 1)
@@ -51,7 +54,7 @@ import Testing
         #expect(r.message.utf8.count < 200, "\(r.message.utf8.count) bytes")
         #expect(r.message.contains("sha256:"))
         // Another long value still has its own, fresh counter.
-        #expect(store.consume(LimitKey(route: "t", node: "gate", keyValue: LimitKeyText.bounded("10000-" + base)), cost: 1, limit: 1, window: 60, technique: .fixed, now: now + 1).isAllowed)
+        #expect(store.consume(LimitKey(route: "t", node: "gate", keyValue: LimitKeyText.bounded("\(count)-" + base)), cost: 1, limit: 1, window: 60, technique: .fixed, now: now + 1).isAllowed)
     }
 
     // MARK: Eviction
@@ -210,7 +213,7 @@ import Testing
         var held: [BudgetReservation] = []
         var now = 1_800_000_000.0
         var decisions = 0
-        for _ in 0..<200_000 {
+        for _ in 0..<50_000 {
             // Mostly small steps, sometimes a long quiet spell.
             now += uniform(50) == 0 ? Double(uniform(900)) : Double(uniform(1000)) / 1000
             switch uniform(10) {
@@ -242,7 +245,7 @@ import Testing
             }
             decisions += 1
         }
-        #expect(decisions > 150_000)
+        #expect(decisions > 37_500)
         #expect(store.evictedCount > 1000, "the workload must evict to test anything")
         #expect(store.keyCount < 80)
     }

@@ -194,7 +194,8 @@ func headers(_ pairs: [(String, String)]) -> HTTPFields {
             #expect(f.fake.count(model: "m-strict") == 3)
             // Two waits of Retry-After (0.15 s) rather than the route's 1 ms backoff.
             #expect(elapsed >= .milliseconds(300), "\(elapsed)")
-            #expect(elapsed < .seconds(3), "\(elapsed)")
+            // Not the policy's 30 s cap: a loose bound, because a loaded 2-core machine stretches every wait.
+            #expect(elapsed < .seconds(6), "\(elapsed)")
         }
     }
 
@@ -208,27 +209,29 @@ func headers(_ pairs: [(String, String)]) -> HTTPFields {
         }
     }
 
+    // The slow model answers after 10 s: an answer well before that (5 s leaves room for a loaded
+    // 2-core machine) shows the timeout, not the upstream, ended the attempt.
     @Test func timeoutToFirstByteFallsBack() async throws {
-        try await RouteFixture.run(routes: Self.routes, fake: .init(perModel: ["m-slow": FakeBehavior(latencyMs: 3000)])) { f, client in
+        try await RouteFixture.run(routes: Self.routes, fake: .init(perModel: ["m-slow": FakeBehavior(latencyMs: 10_000)])) { f, client in
             let started = ContinuousClock.now
             let r = try await client.post("/compat/chat/completions", json: chat("dynamic/quick"))
             #expect(r.status == .ok)
             #expect(r.header("cf-aig-step") == "1")
             #expect(r.header("cf-aig-model") == "m-second")
             #expect(r.header("x-switchyard-path") == "first>second")
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(ContinuousClock.now - started < .seconds(5))
             #expect(f.fake.count(model: "m-slow") == 1)
         }
     }
 
     @Test func timeoutOnTheLastModelIs2044() async throws {
-        try await RouteFixture.run(routes: Self.routes, fake: .init(perModel: ["m-slow": FakeBehavior(latencyMs: 3000), "m-second": FakeBehavior(latencyMs: 3000)])) { f, client in
+        try await RouteFixture.run(routes: Self.routes, fake: .init(perModel: ["m-slow": FakeBehavior(latencyMs: 10_000), "m-second": FakeBehavior(latencyMs: 10_000)])) { f, client in
             let started = ContinuousClock.now
             let r = try await client.post("/compat/chat/completions", json: chat("dynamic/quick"), headers: headers([("cf-aig-request-timeout", "150")]))
             #expect(r.status == .gatewayTimeout)
             #expect(r.json["internalCode"]?.numberValue == 2044, "\(r.text)")
             #expect(r.header("x-switchyard-path") == "first>second")
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(ContinuousClock.now - started < .seconds(5))
         }
     }
 
