@@ -57,6 +57,15 @@ import Testing
         }
     }
 
+    @Test func aHugeModelNameIsRefusedNotEchoedInAHeader() async throws {
+        try await ProviderHarness.run { client, fake, _ in
+            let response = try await client.post("/compat/chat/completions", json: chat("openai/" + String(repeating: "m", count: 10_000)))
+            #expect(response.status == .badRequest)
+            #expect(response.header("cf-aig-model") == nil)
+            #expect(fake.requests().isEmpty)
+        }
+    }
+
     // MARK: 2. Upstream usage that trapped a metrics counter
 
     @Test func negativeAndHugeTokenCountsAreClampedWhereParsed() {

@@ -10,6 +10,8 @@ struct CompatHandler {
 
     /// Client headers never forwarded on the compat endpoint besides `HeaderPolicy`'s: credentials
     /// (decided separately), and what the gateway sets itself.
+    static let maxModelBytes = 256
+
     static let ownHeaders: Set<String> = PassthroughHandler.credentialHeaders.union(["content-type", "accept-encoding"])
 
     func complete(_ request: Request, operation: UpstreamOperation, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
@@ -27,6 +29,10 @@ struct CompatHandler {
         }
         guard let model = modelValue.stringValue else {
             throw GatewayError.invalidRequest("'model' must be a string, found \(modelValue.typeName)")
+        }
+        // Echoed in `cf-aig-model` and stored with every log record: no provider's model id comes close.
+        guard model.utf8.count <= Self.maxModelBytes else {
+            throw GatewayError.invalidRequest("'model' is \(model.utf8.count) bytes long; the limit is \(Self.maxModelBytes)")
         }
         var stream = false
         if let s = body.value("stream") {
