@@ -112,9 +112,9 @@ public struct AttemptExecutor: Sendable {
                 retryAfter = answer.retryAfter.flatMap { RetryPolicy.parseRetryAfter($0, now: now()) }
             } catch let error as GatewayError {
                 last = .error(error)
-                switch error.code {
-                case 2044: kind = .timeout
-                case 2005: kind = .connection
+                switch error.kind {
+                case .timeout: kind = .timeout
+                case .noResponse: kind = .connection
                 default: return last
                 }
             }

@@ -78,7 +78,7 @@ public struct GatewayResponder: HTTPResponder {
             return observed == nil ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
         } catch let error as GatewayError {
             state.logRequest(record, status: error.status, note: error.message)
-            if error.code == 2003 || error.code == 2041 { state.controls.metrics.limitRejected(gateway: record.gateway ?? "default", code: error.code) }
+            if error.kind == .gatewayRateLimited || error.kind == .routeLimited { state.controls.metrics.limitRejected(gateway: record.gateway ?? "default", code: error.code) }
             let response = error.response(headers: record.headers(), observation: record.observation)
             return path.gateway == nil || isAdmin ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
         } catch is CancellationError {

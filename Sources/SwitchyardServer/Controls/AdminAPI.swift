@@ -27,7 +27,7 @@ struct AdminAPI {
         let parts = path.split(separator: "/").map(String.init)
         guard parts.count >= 2, parts[1] == "logs" else { return nil }
         guard let store = controls.writer?.store else {
-            throw GatewayError(code: 2050, status: 503, message: "the request log is not enabled (no storage)")
+            throw GatewayError(.unavailable, status: 503, message: "the request log is not enabled (no storage)")
         }
         switch (request.method, parts.count) {
         case (.get, 2):
@@ -39,7 +39,7 @@ struct AdminAPI {
             // Cloudflare's `/logs/{id}/request` and `/logs/{id}/response`: the stored body as it was.
             guard let record = try await store.record(id: parts[2]) else { throw Self.noSuchLog(parts[2]) }
             guard let body = parts[3] == "request" ? record.requestBody : record.responseBody else {
-                throw GatewayError(code: 2048, status: 404, message: "log '\(parts[2].prefix(100))' has no \(parts[3]) body (payload collection was off)")
+                throw GatewayError(.notFound, status: 404, message: "log '\(parts[2].prefix(100))' has no \(parts[3]) body (payload collection was off)")
             }
             let isJSON = body.first == "{" || body.first == "["
             return Response(
@@ -68,7 +68,7 @@ struct AdminAPI {
             // Safe by default: an open admin API (stored prompts and answers, reloads) answers only
             // this machine. The message says what to set, and never echoes anything of the request.
             guard peerIsLocal else {
-                throw GatewayError(code: 2009, status: 403, message: "Forbidden: /admin answers loopback clients only while no admin token is set; set admin.token in switchyard.yaml and send 'Authorization: Bearer <token>'")
+                throw GatewayError(.unauthorized, status: 403, message: "Forbidden: /admin answers loopback clients only while no admin token is set; set admin.token in switchyard.yaml and send 'Authorization: Bearer <token>'")
             }
             return
         }
@@ -81,7 +81,7 @@ struct AdminAPI {
     }
 
     static func noSuchLog(_ id: String) -> GatewayError {
-        GatewayError(code: 2048, status: 404, message: "no request log with id '\(id.prefix(100))'")
+        GatewayError(.notFound, status: 404, message: "no request log with id '\(id.prefix(100))'")
     }
 
     func list(_ request: Request, store: any RequestLogStore) async throws -> Response {
