@@ -117,36 +117,22 @@ struct CompatHandler {
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
             headers[.xAccelBuffering] = "no"
-            // Watching for the client going away consumes the connection's next request head, so
-            // Hummingbird closes the connection after this response: say so, or a client may reuse it and fail.
-            headers[.connection] = "close"
             let finalRecord = record
             let state = self.state
             let target = ModelTarget(provider: outcome.provider, model: outcome.model)
             let settlement = settlement
-            let inbound = request
-            let abandoned: @Sendable () -> Void = {
-                // The upstream stream is dropped unread (which cancels it); what it cost is unknown, so the estimate stays.
-                state.logRequest(finalRecord, status: 499, usage: outcome.usage.usage, note: GatewayControls.abandonedNote)
+            return StreamingAnswer.response(status: status, headers: headers, chunks: events, watching: request) { end in
+                switch end {
+                case .completed:
+                    state.logRequest(finalRecord, status: outcome.status, usage: outcome.usage.usage)
+                case .failed:
+                    state.logRequest(finalRecord, status: outcome.status, usage: outcome.usage.usage, note: "stream ended early: client went away")
+                case .abandoned:
+                    state.logRequest(finalRecord, status: 499, usage: outcome.usage.usage, note: GatewayControls.abandonedNote)
+                }
+                // An abandoned or cut stream's upstream cost is unknown: its estimate stays reserved as spent.
                 settlement?.settle(target: target, usage: outcome.usage.usage, answered: true)
             }
-            return Response(status: status, headers: headers, body: .guarded(ifNeverWritten: abandoned) { writer in
-                do {
-                    // Inbound close cancels the loop, which drops the upstream iterator and so the upstream request.
-                    try await inbound.body.consumeWithCancellationOnInboundClose { _ in
-                        for try await chunk in events {
-                            try await writer.write(chunk)
-                        }
-                    }
-                } catch {
-                    state.logRequest(finalRecord, status: outcome.status, usage: outcome.usage.usage, note: "stream ended early: client went away")
-                    settlement?.settle(target: target, usage: outcome.usage.usage, answered: true)
-                    throw error
-                }
-                state.logRequest(finalRecord, status: outcome.status, usage: outcome.usage.usage)
-                settlement?.settle(target: target, usage: outcome.usage.usage, answered: true)
-                try await writer.finish(nil)
-            })
         }
     }
 

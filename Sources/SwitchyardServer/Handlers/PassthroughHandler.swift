@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import SwitchyardCore
 import SwitchyardProviders
+import Synchronization
 
 /// `/{provider}/{path...}`: the provider's own API. The path is appended to the provider's base
 /// URL; method, query, body and response stream pass unchanged; the stored key is added only when
@@ -61,8 +62,6 @@ struct PassthroughHandler {
         // Hummingbird cannot reuse a connection whose inbound side was watched: plain answers are
         // forwarded without it, so clients keep their keep-alive connections.
         let isEventStream = contentType.lowercased().hasPrefix("text/event-stream")
-        // A watched connection is closed after the response: say so, or a client may reuse it and fail.
-        if isEventStream { responseHeaders[.connection] = "close" }
         // A small answer of declared length (a JSON completion, an error) is read whole and sent in
         // one write; anything else is forwarded chunk by chunk as it arrives.
         if !isEventStream, request.method != .head, status != 204, status != 304,
@@ -79,30 +78,17 @@ struct PassthroughHandler {
             state.logRequest(record, status: status, usage: tap.finish())
             return record.observation.bufferedResponse(status: .init(code: status), headers: responseHeaders, body: answer)
         }
-        let abandoned: @Sendable () -> Void = { state.logRequest(finalRecord, status: 499, note: GatewayControls.abandonedNote) }
-        return Response(status: .init(code: status), headers: responseHeaders, body: .guarded(ifNeverWritten: abandoned) { writer in
-            var tap = tap
-            do {
-                if isEventStream {
-                    try await inbound.body.consumeWithCancellationOnInboundClose { _ in
-                        for try await chunk in response.body {
-                            tap.observe(chunk)
-                            try await writer.write(chunk)
-                        }
-                    }
-                } else {
-                    for try await chunk in response.body {
-                        tap.observe(chunk)
-                        try await writer.write(chunk)
-                    }
-                }
-            } catch {
-                state.logRequest(finalRecord, status: status, usage: tap.finish(), note: "response ended early: \(error)")
-                throw error
+        let usage = UsageTapBox(tap)
+        return StreamingAnswer.response(
+            status: .init(code: status), headers: responseHeaders, chunks: response.body, watching: isEventStream ? inbound : nil,
+            observe: { usage.observe($0) }
+        ) { end in
+            switch end {
+            case .completed: state.logRequest(finalRecord, status: status, usage: usage.finish())
+            case .failed(let error): state.logRequest(finalRecord, status: status, usage: usage.finish(), note: "response ended early: \(error)")
+            case .abandoned: state.logRequest(finalRecord, status: 499, note: GatewayControls.abandonedNote)
             }
-            state.logRequest(finalRecord, status: status, usage: tap.finish())
-            try await writer.finish(nil)
-        })
+        }
     }
 
     /// The path after the provider segment is appended to the provider's base URL and sent with its
@@ -170,4 +156,15 @@ struct PassthroughHandler {
               let object = try? JSONObjectBody(bytes: Array(body.readableBytesView)) else { return nil }
         return object.value("model")?.stringValue
     }
+}
+
+/// A `NativeUsageTap` shared between the forwarding loop and the end of the request.
+final class UsageTapBox: Sendable {
+    private let tap: Mutex<NativeUsageTap>
+
+    init(_ tap: NativeUsageTap) { self.tap = Mutex(tap) }
+
+    func observe(_ chunk: ByteBuffer) { tap.withLock { $0.observe(chunk) } }
+
+    func finish() -> Usage? { tap.withLock { $0.finish() } }
 }

@@ -159,20 +159,12 @@ struct UniversalHandler {
         }
         let status = Int(response.status.code)
         let state = self.state
-        // See CompatHandler: watching for inbound close ends the connection with the response.
-        headers[.connection] = "close"
-        let abandoned: @Sendable () -> Void = { state.logRequest(record, status: 499, note: GatewayControls.abandonedNote) }
-        return Response(status: .init(code: status), headers: headers, body: .guarded(ifNeverWritten: abandoned) { writer in
-            do {
-                try await request.body.consumeWithCancellationOnInboundClose { _ in
-                    for try await chunk in response.body { try await writer.write(chunk) }
-                }
-            } catch {
-                state.logRequest(record, status: status, note: "response ended early: \(error)")
-                throw error
+        return StreamingAnswer.response(status: .init(code: status), headers: headers, chunks: response.body, watching: request) { end in
+            switch end {
+            case .completed: state.logRequest(record, status: status)
+            case .failed(let error): state.logRequest(record, status: status, note: "response ended early: \(error)")
+            case .abandoned: state.logRequest(record, status: 499, note: GatewayControls.abandonedNote)
             }
-            state.logRequest(record, status: status)
-            try await writer.finish(nil)
-        })
+        }
     }
 }
