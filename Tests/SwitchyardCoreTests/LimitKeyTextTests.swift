@@ -4,24 +4,7 @@ import Testing
 @testable import SwitchyardCore
 
 /// Key values chosen by clients are bounded before they name a counter, and shortened in messages.
-@Suite struct LimitKeyTextTests {
-    func graph(_ yaml: String, name: String = "t") throws -> RouteGraph {
-        let result = compile("name: \(name)\n" + yaml)
-        return try #require(result.graph, "\(diagnosticsText(result))")
-    }
-
-    func run(_ g: RouteGraph, _ facts: RequestFacts, limits: any LimitStore, now: Double) -> RouteStep {
-        var run = RouteRun(graph: g)
-        var rng = SplitMix64(seed: 1)
-        return run.start(facts: facts, limits: limits, now: now, rng: &rng)
-    }
-
-    static let keyedOnUser = """
-        nodes:
-          gate:
-            rate: { limit: 1, per: 1m, key: body.user, technique: fixed }
-            then: openai/gpt-5-mini
-        """
+@Suite struct LimitKeyTextTests: RouteLimitTesting {
 
 
     @Test func digestForm() {
