@@ -8,17 +8,11 @@ import Synchronization
 import SwitchyardCore
 import SwitchyardFakeUpstream
 import SwitchyardStorage
+import SwitchyardTestSupport
 import Testing
 
 @testable import SwitchyardServer
 
-/// A clock the test moves by hand (unix seconds).
-final class ControlsClock: Sendable {
-    private let value: Mutex<Double>
-    init(_ start: Double = 1_800_000_000) { value = Mutex(start) }
-    var now: Double { value.withLock { $0 } }
-    func advance(_ seconds: Double) { value.withLock { $0 += seconds } }
-}
 
 /// A gateway in front of a fake upstream with a temporary SQLite request log, its own metrics
 /// registry and a manual clock.
@@ -26,7 +20,7 @@ struct ControlsHarness: Sendable {
     let fake: FakeUpstream
     let store: SQLiteDatabase
     let registry: PrometheusCollectorRegistry
-    let clock: ControlsClock
+    let clock: ManualClock
     let logs: RequestLogCapture
     let databasePath: String
 
@@ -68,7 +62,7 @@ struct ControlsHarness: Sendable {
             let text = makeYAML?(fake) ?? yaml(fake: fake, extra: extra)
             var c = try ConfigurationParser.parse(text, environment: [:])
             c.listen.port = 0
-            let harness = ControlsHarness(fake: fake, store: try SQLiteDatabase(path: path), registry: PrometheusCollectorRegistry(), clock: ControlsClock(), logs: RequestLogCapture(), databasePath: path)
+            let harness = ControlsHarness(fake: fake, store: try SQLiteDatabase(path: path), registry: PrometheusCollectorRegistry(), clock: ManualClock(), logs: RequestLogCapture(), databasePath: path)
             let clock = harness.clock
             let app = buildApplication(
                 configuration: c, environment: [:], routes: routes, logger: harness.logs.logger, now: { clock.now }, requestLog: harness.store, metrics: harness.registry

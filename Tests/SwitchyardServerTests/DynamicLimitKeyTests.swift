@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import SwitchyardCore
 import SwitchyardFakeUpstream
+import SwitchyardTestSupport
 import Testing
 
 @testable import SwitchyardServer

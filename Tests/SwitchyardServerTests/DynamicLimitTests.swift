@@ -7,17 +7,11 @@ import SwitchyardCore
 import SwitchyardFakeUpstream
 import SwitchyardStorage
 import Logging
+import SwitchyardTestSupport
 import Testing
 
 @testable import SwitchyardServer
 
-/// A clock the test moves by hand (Unix seconds).
-final class ManualClock: Sendable {
-    private let value: Mutex<Double>
-    init(_ start: Double) { value = Mutex(start) }
-    var now: Double { value.withLock { $0 } }
-    func advance(_ seconds: Double) { value.withLock { $0 += seconds } }
-}
 
 /// Route rate limits and budgets through the live gateway, with an injected clock.
 @Suite struct DynamicLimitTests {
