@@ -277,6 +277,35 @@ import Testing
         try await fake.shutdown()
     }
 
+    /// A client that resets while the gateway waits for the upstream's first byte cancels the
+    /// upstream call at once (before the slow upstream would have answered), and the request is
+    /// recorded as 499 there and then.
+    @Test func aClientResetCancelsTheUpstreamCallItWasWaitingFor() async throws {
+        let fake = try await FakeUpstream.start(FakeUpstreamConfiguration(defaults: FakeBehavior(latencyMs: 20_000)))
+        let logs = RequestLogCapture()
+        do {
+            var configuration = try ConfigurationParser.parse("providers: { openai: { base_url: \"\(fake.openAIBaseURL)\", keys: { default: sk-reset-1 } } }", environment: [:])
+            configuration.listen.port = 0
+            try await buildApplication(configuration: configuration, environment: [:], logger: logs.logger).test(.live) { client in
+                let port = try #require(client.port)
+                let body = #"{"model":"openai/gpt-5-mini","messages":[{"role":"user","content":"hi"}]}"#
+                let connection = try await RawConnection.open(port: port)
+                await connection.send("POST /compat/chat/completions HTTP/1.1\r\nHost: gw\r\ncontent-type: application/json\r\ncontent-length: \(body.utf8.count)\r\n\r\n" + body)
+                #expect(await fake.waitForRequests(count: 1, timeout: .seconds(10)))
+                await connection.reset()
+                // The upstream sees its caller go away long before its own 20 s answer.
+                let cancelled = await fake.wait(timeout: .seconds(10)) { $0.cancelledResponses >= 1 }
+                #expect(cancelled, "the upstream call outlived the client")
+                let line = await logs.waitForRequest("/compat/chat/completions")
+                #expect(line?.metadata["status"] == "499", "\(line.map { "\($0.metadata)" } ?? "no log line")")
+            }
+        } catch {
+            try? await fake.shutdown()
+            throw error
+        }
+        try await fake.shutdown()
+    }
+
     // MARK: 9. Slow clients and the connection cap
 
     /// The gateway on a real socket, run as `serve` runs it (HummingbirdTesting's `.live` rebuilds

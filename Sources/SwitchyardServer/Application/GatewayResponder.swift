@@ -11,9 +11,13 @@ public struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext
     /// Nil for a connection without a network peer (HummingbirdTesting's in-process router).
     public let remoteAddress: SocketAddress?
 
+    /// The client connection, for `ConnectionWatch`.
+    let connection: ObjectIdentifier
+
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        connection = ObjectIdentifier(source.channel)
     }
 
     /// A loopback peer (127.0.0.0/8, ::1, an IPv4-mapped loopback), a Unix socket, or no network peer at all.
@@ -43,11 +47,15 @@ public struct GatewayResponder: HTTPResponder {
         // frames (routing, dispatch, the upstream call: ~35 KB) are freed when the response head is
         // ready, so an open stream or an idle keep-alive connection holds only what writing needs.
         // The request runs on the configuration current now, whatever reloads happen while it runs.
+        // A connection that closes meanwhile cancels the task (ConnectionWatch).
         let pin = SettingsStore.Pin(store: ObjectIdentifier(state.settings), settings: state.settings.latest)
-        return try await SettingsStore.$pinned.withValue(pin) {
-            async let response = handle(request, peerIsLocal: context.peerIsLocal)
-            return try await response
+        let peerIsLocal = context.peerIsLocal
+        let task = Task {
+            try await SettingsStore.$pinned.withValue(pin) { try await handle(request, peerIsLocal: peerIsLocal) }
         }
+        ConnectionWatch.shared.register(context.connection) { task.cancel() }
+        defer { ConnectionWatch.shared.unregister(context.connection) }
+        return try await withTaskCancellationHandler { try await task.value } onCancel: { task.cancel() }
     }
 
     /// `cf-aig-event-id` is echoed in a response header and stored: at most 256 visible ASCII characters.

@@ -43,6 +43,8 @@ final class RequestReadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
 
     func channelInactive(context: ChannelHandlerContext) {
         disarm()
+        // The client is gone: the request it was waiting for is cancelled (ConnectionWatch).
+        ConnectionWatch.shared.closed(ObjectIdentifier(context.channel))
         context.fireChannelInactive()
     }
 
