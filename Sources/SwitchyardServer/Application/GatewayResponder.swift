@@ -42,8 +42,8 @@ public struct GatewayResponder: HTTPResponder {
     let state: GatewayState
 
     public func respond(to request: Request, context: GatewayRequestContext) async throws -> Response {
-        // Handled in a child task: a task keeps the memory of its deepest chain of async frames
-        // until it ends, and the connection's task lives as long as the connection. The child's
+        // Handled in a task of its own: a task keeps the memory of its deepest chain of async frames
+        // until it ends, and the connection's task lives as long as the connection. This task's
         // frames (routing, dispatch, the upstream call: ~35 KB) are freed when the response head is
         // ready, so an open stream or an idle keep-alive connection holds only what writing needs.
         // The request runs on the configuration current now, whatever reloads happen while it runs.
