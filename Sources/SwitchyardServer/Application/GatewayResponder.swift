@@ -179,7 +179,7 @@ public struct GatewayResponder: HTTPResponder {
         guard let provider = state.providers.provider(pathSlug: providerSegment) else {
             if rest.isEmpty { throw GatewayError.notFound(request.uri.path) }
             throw GatewayError.invalidProvider(
-                "unknown provider '\(RequestOptions.shown(providerSegment))'" + (NameSuggestion.nearest(to: providerSegment, in: state.providers.providers.map(\.pathSlug)).map { "; did you mean '\($0)'?" } ?? "")
+                "unknown provider '\(GatewayError.shown(providerSegment))'" + (NameSuggestion.nearest(to: providerSegment, in: state.providers.providers.map(\.pathSlug)).map { "; did you mean '\($0)'?" } ?? "")
             )
         }
         let auth = try ClientAuthentication(headers: request.headers, gateway: gateway, credentials: state.credentials)

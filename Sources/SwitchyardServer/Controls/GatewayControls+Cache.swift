@@ -22,7 +22,7 @@ struct CachePolicy: Sendable {
         skip = (headers[.cfAigSkipCache] ?? headers[.cfSkipCache]).flatMap(BooleanText.parse) ?? false
         if let text = headers[.cfAigCacheTTL] ?? headers[.cfCacheTTL] {
             guard let n = Int(text.trimmingCharacters(in: .whitespaces)), n == 0 || (60...Int(Self.maxTTL)).contains(n) else {
-                throw .invalidRequest("cf-aig-cache-ttl must be 0 or a number of seconds from 60 to 2592000 (30 days), got '\(RequestOptions.shown(text))'")
+                throw .invalidRequest("cf-aig-cache-ttl must be 0 or a number of seconds from 60 to 2592000 (30 days), got '\(GatewayError.shown(text))'")
             }
             ttl = Double(n)
         } else if gatewayTTL > 0 {

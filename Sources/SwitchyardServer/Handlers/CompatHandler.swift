@@ -44,7 +44,7 @@ struct CompatHandler {
         }
         if operation == .embeddings { stream = false }
         guard let target = ModelTarget(model) else {
-            throw GatewayError.invalidRequest("'model' must be provider/model (for example openai/gpt-5.2) or dynamic/<route>, got '\(RequestOptions.shown(model))'")
+            throw GatewayError.invalidRequest("'model' must be provider/model (for example openai/gpt-5.2) or dynamic/<route>, got '\(GatewayError.shown(model))'")
         }
         record.model = target.model
         var routePlan: RouteAttemptPlan?
@@ -60,7 +60,7 @@ struct CompatHandler {
         } else {
             guard let provider = state.providers.provider(slug: target.provider) else {
                 let hint = NameSuggestion.nearest(to: target.provider, in: state.providers.slugs).map { "; did you mean '\($0)'?" } ?? ""
-                throw GatewayError.invalidProvider("unknown provider '\(RequestOptions.shown(target.provider))' in model '\(RequestOptions.shown(model))'\(hint)")
+                throw GatewayError.invalidProvider("unknown provider '\(GatewayError.shown(target.provider))' in model '\(GatewayError.shown(model))'\(hint)")
             }
             record.provider = provider.slug
             fixedPlan = FixedAttempts([DispatchAttempt(provider: provider, model: target.model, timeout: nil, retries: options.retries, backoff: options.backoff)])

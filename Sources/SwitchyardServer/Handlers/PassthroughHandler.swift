@@ -100,7 +100,7 @@ struct PassthroughHandler {
             let lowered = segment.lowercased()
             let decoded = lowered.replacingOccurrences(of: "%2e", with: ".")
             if decoded == "." || decoded == ".." || lowered.contains("%2f") || lowered.contains("%5c") || lowered.contains("\\") || lowered.contains("%00") {
-                throw .invalidRequest("passthrough paths may not contain '.' or '..' segments, encoded '/' or '\\', or NUL: \(RequestOptions.shown(rest))")
+                throw .invalidRequest("passthrough paths may not contain '.' or '..' segments, encoded '/' or '\\', or NUL: \(GatewayError.shown(rest))")
             }
         }
     }

@@ -47,13 +47,13 @@ struct RequestOptions: Sendable {
         }
         if let text = headers[.cfAigBackoff] {
             guard let mode = Backoff.Mode(rawValue: text.trimmingCharacters(in: .whitespaces).lowercased()) else {
-                throw .invalidRequest("cf-aig-backoff must be constant, linear or exponential, got '\(Self.shown(text))'")
+                throw .invalidRequest("cf-aig-backoff must be constant, linear or exponential, got '\(GatewayError.shown(text))'")
             }
             backoff.mode = mode
         }
         if let alias = headers[.cfAigByokAlias], !alias.isEmpty {
             guard alias.utf8.count <= Self.maxAliasLength, alias.utf8.allSatisfy(Self.isAliasByte) else {
-                throw .invalidRequest("cf-aig-byok-alias must be at most \(Self.maxAliasLength) letters, digits, '-', '_' or '.', got '\(Self.shown(alias))'")
+                throw .invalidRequest("cf-aig-byok-alias must be at most \(Self.maxAliasLength) letters, digits, '-', '_' or '.', got '\(GatewayError.shown(alias))'")
             }
             keyAlias = alias
         }
@@ -63,7 +63,7 @@ struct RequestOptions: Sendable {
     static func integer(_ text: String, in range: ClosedRange<Int>, header: String, unit: String) throws(GatewayError) -> Int {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard trimmed.utf8.count <= 18, let n = Int(trimmed), range.contains(n) else {
-            throw .invalidRequest("\(header) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), got '\(shown(text))'")
+            throw .invalidRequest("\(header) must be a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound), got '\(GatewayError.shown(text))'")
         }
         return n
     }
@@ -71,9 +71,6 @@ struct RequestOptions: Sendable {
     static func isAliasByte(_ b: UInt8) -> Bool {
         (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F || b == 0x2E
     }
-
-    /// A client-chosen value as an error message shows it: at most 64 characters.
-    static func shown(_ text: String) -> String { GatewayError.shown(text) }
 }
 
 /// The gateway's own credentials: the tokens of every configured gateway and the admin token.

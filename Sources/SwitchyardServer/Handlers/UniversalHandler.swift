@@ -88,7 +88,7 @@ struct UniversalHandler {
         guard let object = item.objectValue else { throw .invalidRequest("step \(index) must be an object with provider, endpoint and query") }
         guard let slug = object["provider"]?.stringValue else { throw .invalidRequest("step \(index) needs 'provider' (a string)") }
         guard var provider = state.providers.provider(pathSlug: slug) else {
-            throw .invalidProvider("step \(index): unknown provider '\(RequestOptions.shown(slug))'" + (slug == "compat" ? " (use dynamic routes for OpenAI-format fallbacks)" : ""))
+            throw .invalidProvider("step \(index): unknown provider '\(GatewayError.shown(slug))'" + (slug == "compat" ? " (use dynamic routes for OpenAI-format fallbacks)" : ""))
         }
         guard let endpoint = object["endpoint"]?.stringValue else { throw .invalidRequest("step \(index) needs 'endpoint' (a string)") }
         var rest = endpoint.hasPrefix("/") ? endpoint : "/" + endpoint
@@ -115,7 +115,7 @@ struct UniversalHandler {
             guard let map = stepHeaders.objectValue else { throw .invalidRequest("step \(index): 'headers' must be an object of strings") }
             for (name, value) in map {
                 guard let text = value.stringValue ?? value.numberValue.map({ JSONValue.number($0).canonicalJSON }), let n = HTTPField.Name(name) else {
-                    throw .invalidRequest("step \(index): header '\(RequestOptions.shown(name))' must be a string")
+                    throw .invalidRequest("step \(index): header '\(GatewayError.shown(name))' must be a string")
                 }
                 fields[n] = text
             }
@@ -124,7 +124,7 @@ struct UniversalHandler {
             guard let map = config.objectValue else { throw .invalidRequest("step \(index): 'config' must be an object") }
             let names: [String: HTTPField.Name] = ["requestTimeout": .cfAigRequestTimeout, "maxAttempts": .cfAigMaxAttempts, "retryDelay": .cfAigRetryDelay, "backoff": .cfAigBackoff]
             for (key, value) in map {
-                guard let name = names[key] else { throw .invalidRequest("step \(index): unknown config key '\(RequestOptions.shown(key))' (requestTimeout, maxAttempts, retryDelay, backoff)") }
+                guard let name = names[key] else { throw .invalidRequest("step \(index): unknown config key '\(GatewayError.shown(key))' (requestTimeout, maxAttempts, retryDelay, backoff)") }
                 fields[name] = value.stringValue ?? value.canonicalJSON
             }
         }
