@@ -23,6 +23,8 @@ final class GatewaySettings: Sendable {
     let redactor: SecretRedactor
     let adminTokens: TokenSet
     let metricsTokens: TokenSet
+    /// The label values metrics keep as they are (configured gateways, providers, priced models).
+    let metricLabels: GatewayMetrics.LabelSets
     /// 1 for the configuration the process started with, +1 per applied reload.
     let version: Int
     let loadedAt: Date
@@ -45,6 +47,7 @@ final class GatewaySettings: Sendable {
         credentials = GatewayCredentials(gateways: configuration.gateways.values, adminToken: configuration.controls.adminToken)
         providers = ProviderTable(settings: configuration.providers, environment: environment)
         prices = PriceTable(overrides: configuration.pricing)
+        metricLabels = GatewayMetrics.LabelSets(configuration: configuration, providers: providers)
         let controls = configuration.controls
         var secrets: [String] = []
         for provider in providers.providers { secrets += provider.keys.values }

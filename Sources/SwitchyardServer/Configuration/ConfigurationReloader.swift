@@ -91,7 +91,6 @@ final class ConfigurationReloader: Sendable {
             let previous = settings.latest
             let new = GatewaySettings(configuration: effective, environment: environment, version: previous.version + 1, previous: previous)
             settings.replace(new)
-            metrics.updateLabels(GatewayMetrics.LabelSets(new))
             metrics.configurationReloaded(success: true, version: new.version)
             state.withLock {
                 $0.signature = signature

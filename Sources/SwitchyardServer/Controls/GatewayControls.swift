@@ -53,7 +53,7 @@ final class GatewayControls: Sendable {
         }
         self.now = now
         followerTimeout = configuration.limits.requestTimeout
-        metrics = GatewayMetrics(registry: registry, labels: GatewayMetrics.LabelSets(settings.latest), routeNames: routeNames)
+        metrics = GatewayMetrics(registry: registry, labels: { settings.current.metricLabels }, routeNames: routeNames)
     }
 
     /// Services to run with the server: the request-log writer (graceful shutdown flushes it).

@@ -1,6 +1,7 @@
 import CoreMetrics
 import Prometheus
 import SwitchyardCore
+import SwitchyardProviders
 import Synchronization
 
 /// The gateway's Prometheus metrics, through swift-metrics over an injected
@@ -10,31 +11,27 @@ import Synchronization
 public final class GatewayMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     let factory: PrometheusMetricsFactory
-    /// Label values taken as they are; others are `other`. Replaced when the configuration reloads.
+    /// Label values taken as they are; others are `other`. Part of each `GatewaySettings` (built
+    /// with it, so a reload brings its own), read from the request's settings.
     struct LabelSets: Sendable {
         var gateways: Set<String>
         var providers: Set<String>
         var models: Set<String>
 
-        init(_ settings: GatewaySettings) {
-            gateways = Set(settings.configuration.gateways.keys).union(["default"])
-            providers = Set(settings.providers.slugs)
-            models = Set(PriceTable.builtin.keys).union(settings.configuration.pricing.keys)
+        init(configuration: GatewayConfiguration, providers: ProviderTable) {
+            gateways = Set(configuration.gateways.keys).union(["default"])
+            self.providers = Set(providers.slugs)
+            models = Set(PriceTable.builtin.keys).union(configuration.pricing.keys)
         }
     }
-    private let labelSets: Mutex<LabelSets>
-    var gateways: Set<String> { labelSets.withLock { $0.gateways } }
-    var providers: Set<String> { labelSets.withLock { $0.providers } }
-    var models: Set<String> { labelSets.withLock { $0.models } }
-
-    func updateLabels(_ labels: LabelSets) { labelSets.withLock { $0 = labels } }
+    private let labels: @Sendable () -> LabelSets
     let routeNames: @Sendable () -> [String]
     /// The handles of the per-request metrics by their label values: the registry validates names
     /// and matches label lists on every `make…` call, which showed in the profile at every request.
     private let requestHandles = HandleCache<RequestLabels, RequestHandles>()
     private let recordHandles = HandleCache<RecordLabels, RecordHandles>()
 
-    init(registry: PrometheusCollectorRegistry, labels: LabelSets, routeNames: @escaping @Sendable () -> [String]) {
+    init(registry: PrometheusCollectorRegistry, labels: @escaping @Sendable () -> LabelSets, routeNames: @escaping @Sendable () -> [String]) {
         self.registry = registry
         var factory = PrometheusMetricsFactory(registry: registry)
         factory.defaultDurationHistogramBuckets = [
@@ -42,19 +39,19 @@ public final class GatewayMetrics: Sendable {
             .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(120),
         ]
         self.factory = factory
-        labelSets = Mutex(labels)
+        self.labels = labels
         self.routeNames = routeNames
     }
 
-    func label(gateway: String) -> String { labelSets.withLock { $0.gateways.contains(gateway) } ? gateway : "other" }
+    func label(gateway: String) -> String { labels().gateways.contains(gateway) ? gateway : "other" }
     func label(provider: String?) -> String {
         guard let provider else { return "none" }
-        return labelSets.withLock { $0.providers.contains(provider) } ? provider : "other"
+        return labels().providers.contains(provider) ? provider : "other"
     }
     func label(provider: String?, model: String?) -> String {
         guard let provider, let model else { return "none" }
         let id = "\(provider)/\(model)"
-        return labelSets.withLock { $0.models.contains(id) } ? id : "other"
+        return labels().models.contains(id) ? id : "other"
     }
     func label(route: String?) -> String {
         guard let route else { return "none" }
