@@ -5,7 +5,7 @@ import NIOCore
 
 /// Closes connections that are slow to send a request: a new connection must deliver its first
 /// complete request head within `headerTimeout` (slow-header attacks), and every request its body
-/// within `bodyTimeout` of its head (slow-body attacks). Keep-alive connections waiting for their
+/// within `bodyTimeout` of the read that brought its head (slow-body attacks). Keep-alive connections waiting for their
 /// next request are closed by Hummingbird's idle timeout (`limits.idle_timeout`), which counts from
 /// the last activity, so a slowly sent later head is bounded by it too.
 ///
@@ -21,6 +21,8 @@ final class RequestReadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
     private let onTimeout: @Sendable (_ phase: String) -> Void
     private var timer: Scheduled<Void>?
     private var sawFirstHead = false
+    /// A request head arrived and its end has not.
+    private var awaitingEnd = false
 
     init(headerTimeout: Duration, bodyTimeout: Duration, onTimeout: @escaping @Sendable (_ phase: String) -> Void = { _ in }) {
         self.headerTimeout = TimeAmount(headerTimeout)
@@ -52,14 +54,22 @@ final class RequestReadTimeoutHandler: ChannelDuplexHandler, RemovableChannelHan
         switch unwrapInboundIn(data) {
         case .head:
             sawFirstHead = true
+            awaitingEnd = true
             disarm()
-            arm(context, after: bodyTimeout, phase: "body")
         case .body:
             break
         case .end:
+            awaitingEnd = false
             disarm()
         }
         context.fireChannelRead(data)
+    }
+
+    /// The body timer is armed only when a read ends with a request still incomplete: most
+    /// requests arrive whole in one read, and cost no timer at all.
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if awaitingEnd, timer == nil { arm(context, after: bodyTimeout, phase: "body") }
+        context.fireChannelReadComplete()
     }
 
     private func arm(_ context: ChannelHandlerContext, after delay: TimeAmount, phase: String) {
