@@ -44,6 +44,19 @@ wait_for_address() {
   return 1
 }
 
+# Safe by default: an unprotected gateway on a non-loopback address refuses to start and says what to set.
+mkdir -p "$WORK/open"
+set +e
+(cd "$WORK/open" && timeout 60 "$BIN/switchyard" serve --host 0.0.0.0 --port 0 --routes "$ROOT/routes") >"$WORK/open.log" 2>&1
+status=$?
+set -e
+if [ "$status" -ne 1 ] || ! grep -q "refusing to listen on 0.0.0.0" "$WORK/open.log" || ! grep -q "admin: { token" "$WORK/open.log"; then
+  echo "interop: 'serve --host 0.0.0.0' without tokens should exit 1 naming the keys to set; exit $status, output:" >&2
+  cat "$WORK/open.log" >&2
+  exit 1
+fi
+echo "interop: serve --host 0.0.0.0 without tokens refused, as it should be"
+
 "$BIN/fake-upstream" --port 0 >"$WORK/fake.log" 2>&1 &
 PIDS+=($!)
 FAKE_URL="$(wait_for_address "$WORK/fake.log" fake-upstream)"
