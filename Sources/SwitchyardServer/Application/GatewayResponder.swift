@@ -82,6 +82,7 @@ public struct GatewayResponder: HTTPResponder {
         do {
             if eventID == nil { throw GatewayError.invalidRequest("cf-aig-event-id must be 1 to 256 visible ASCII characters") }
             if let response = try await AdminAPI(state: state, peerIsLocal: peerIsLocal).respond(request) { return response }
+            if case .dashboard(let asset) = path { return try DashboardAssets.respond(request, asset: asset, controls: state.controls, peerIsLocal: peerIsLocal) }
             let response = try await handle(request, path: path, record: &record)
             return observed == nil ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
         } catch let error as GatewayError {
@@ -104,7 +105,7 @@ public struct GatewayResponder: HTTPResponder {
 
     private func handle(_ request: Request, path: GatewayPath, record: inout RequestRecord) async throws -> Response {
         switch path {
-        case .notFound:
+        case .notFound, .dashboard:
             throw GatewayError.notFound(request.uri.path)
         case .healthz:
             guard request.method == .get || request.method == .head else {
