@@ -16,7 +16,7 @@ function el(tag, attrs, ...children) {
     else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
     else node.setAttribute(k, v === true ? "" : String(v));
   }
-  for (const c of children.flat()) {
+  for (const c of children.flat(Infinity)) {
     if (c === null || c === undefined || c === false) continue;
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
@@ -27,7 +27,7 @@ const SVG = "http://www.w3.org/2000/svg";
 function svg(tag, attrs, ...children) {
   const node = document.createElementNS(SVG, tag);
   for (const [k, v] of Object.entries(attrs || {})) if (v !== null && v !== undefined) node.setAttribute(k, String(v));
-  for (const c of children.flat()) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   return node;
 }
 
@@ -53,7 +53,7 @@ async function api(path, options = {}) {
 
 const fmt = {
   int: (n) => (n === null || n === undefined ? "–" : Math.round(n).toLocaleString("en-US")),
-  usd: (n) => (n === null || n === undefined ? "–" : "$" + (n >= 100 ? n.toFixed(2) : n >= 1 ? n.toFixed(3) : n.toFixed(6).replace(/0{1,3}$/, ""))),
+  usd: (n) => (n === null || n === undefined ? "–" : n === 0 ? "$0" : "$" + (n >= 1 ? n.toFixed(2) : n >= 0.01 ? n.toFixed(4) : n.toPrecision(3))),
   ms: (n) => (n === null || n === undefined ? "–" : n >= 10000 ? (n / 1000).toFixed(1) + " s" : Math.round(n) + " ms"),
   pct: (n) => (n === null || n === undefined ? "–" : (n * 100).toFixed(1) + "%"),
   time: (t) => new Date(t * 1000).toLocaleTimeString("en-GB", { hour12: false }),
@@ -61,10 +61,13 @@ const fmt = {
   compact: (n) => (n >= 1e6 ? (n / 1e6).toFixed(1) + "M" : n >= 1e3 ? (n / 1e3).toFixed(1) + "k" : String(Math.round(n * 100) / 100)),
 };
 
+// Replaces the page's content; null and false children (optional panels) are left out.
+function show(...nodes) { main.replaceChildren(...nodes.flat(Infinity).filter((n) => n !== null && n !== undefined && n !== false)); }
+
 function setStatus(text) { document.getElementById("status").textContent = text; }
 
 function showError(error) {
-  main.replaceChildren(el("div", { class: "panel" }, el("h2", {}, "Could not load this page"), el("p", { class: "error", "data-testid": "page-error" }, String(error.message || error))));
+  show(el("div", { class: "panel" }, el("h2", {}, "Could not load this page"), el("p", { class: "error", "data-testid": "page-error" }, String(error.message || error))));
 }
 
 // ---------- sign-in ----------
@@ -92,7 +95,7 @@ document.getElementById("signout").addEventListener("click", () => {
 
 // A line or bar chart of `series` ([{name, cls, color, values}]) over the buckets' start times.
 function chart(title, buckets, series, options = {}) {
-  const W = 640, H = 190, L = 46, R = 10, T = 10, B = 24;
+  const W = options.width || 640, H = 190, L = options.left || 46, R = 10, T = 10, B = 24;
   const xs = buckets.map((b) => b.start);
   const all = series.flatMap((s) => s.values.filter((v) => v !== null && v !== undefined));
   const max = Math.max(options.min || 0, ...all, 0) || 1;
@@ -110,7 +113,8 @@ function chart(title, buckets, series, options = {}) {
   const ticks = Math.min(6, n);
   for (let k = 0; k < ticks; k++) {
     const i = Math.round((k * (n - 1)) / Math.max(1, ticks - 1));
-    if (xs[i] !== undefined) root.append(svg("text", { x: x(i), y: H - 6, "text-anchor": "middle", "font-size": 10, fill: "#8a939e" }, fmt.time(xs[i])));
+    const anchor = ticks > 1 && k === 0 ? "start" : ticks > 1 && k === ticks - 1 ? "end" : "middle";
+    if (xs[i] !== undefined) root.append(svg("text", { x: anchor === "start" ? L + 2 : anchor === "end" ? W - R : x(i), y: H - 6, "text-anchor": anchor, "font-size": 10, fill: "#8a939e" }, fmt.time(xs[i])));
   }
   series.forEach((s, si) => {
     if (options.bars) {
@@ -180,14 +184,15 @@ async function overview(params) {
     chart("Latency", b, [
       { name: "p50", cls: "sw1", color: "#2f6fde", values: b.map((x) => x.p50_ms) },
       { name: "p99", cls: "sw4", color: "#8a4fd6", values: b.map((x) => x.p99_ms) }], { axis: (v) => fmt.compact(v) + "ms", value: fmt.ms, id: "latency" }),
+  );
+  const smaller = el("div", { class: "grid3" },
     chart("Tokens", b, [
       { name: "in", cls: "sw3", color: "#1f8a4c", values: b.map((x) => x.tokens_in) },
-      { name: "out", cls: "sw5", color: "#d28a1d", values: b.map((x) => x.tokens_out) }], { bars: true, id: "tokens" }),
-    chart("Cost and cache hit rate", b, [
-      { name: "cost (USD)", cls: "sw4", color: "#8a4fd6", values: b.map((x) => x.cost) }], { bars: true, value: fmt.usd, axis: (v) => "$" + fmt.compact(v), id: "cost" }));
-  const hitChart = chart("Cache hit rate", b, [{ name: "hit rate", cls: "sw3", color: "#1f8a4c", values: b.map((x) => x.cache_hit_rate) }],
-    { min: 1, axis: (v) => Math.round(v * 100) + "%", value: fmt.pct, id: "cache" });
-  charts.append(hitChart);
+      { name: "out", cls: "sw5", color: "#d28a1d", values: b.map((x) => x.tokens_out) }], { bars: true, id: "tokens", width: 420 }),
+    chart("Cost", b, [
+      { name: "cost (USD)", cls: "sw4", color: "#8a4fd6", values: b.map((x) => x.cost) }], { bars: true, value: fmt.usd, axis: (v) => (v === 0 ? "$0" : "$" + Number(v.toPrecision(2))), id: "cost", width: 420, left: 62 }),
+    chart("Cache hit rate", b, [{ name: "hit rate", cls: "sw3", color: "#1f8a4c", values: b.map((x) => x.cache_hit_rate) }],
+      { min: 1, axis: (v) => Math.round(v * 100) + "%", value: fmt.pct, id: "cache", width: 420 }));
   const groups = (title, rows, id) => el("div", { class: "panel" }, el("h2", {}, title),
     rows.length === 0 ? el("div", { class: "empty" }, "No requests in this range") :
       el("table", { "data-table": id },
@@ -195,9 +200,8 @@ async function overview(params) {
           el("th", { class: "num" }, "Tokens in"), el("th", { class: "num" }, "Tokens out"), el("th", { class: "num" }, "Cost"))),
         el("tbody", {}, rows.map((g) => el("tr", {}, el("td", {}, g.name), el("td", { class: "num" }, fmt.int(g.requests)), el("td", { class: "num" }, fmt.int(g.errors)),
           el("td", { class: "num" }, fmt.int(g.tokens_in)), el("td", { class: "num" }, fmt.int(g.tokens_out)), el("td", { class: "num" }, fmt.usd(g.cost)))))));
-  charts.append(groups("By model", data.models, "models"));
-  const lower = el("div", { class: "grid2" }, groups("By provider", data.providers, "providers"));
-  main.replaceChildren(head, cards, charts, lower);
+  const lower = el("div", { class: "grid2" }, groups("By model", data.models, "models"), groups("By provider", data.providers, "providers"));
+  show(head, cards, charts, smaller, lower);
 }
 
 // ---------- logs ----------
@@ -245,7 +249,7 @@ async function logs(params) {
     el("span", { "data-testid": "log-total", "data-value": info.total_count }, `${fmt.int(info.total_count)} requests · page ${page} of ${pages}`),
     el("button", { class: "secondary", disabled: page <= 1, onclick: () => go(page - 1) }, "Newer"),
     el("button", { class: "secondary", disabled: page >= pages, onclick: () => go(page + 1) }, "Older"));
-  main.replaceChildren(el("div", { class: "pagehead" }, el("h1", {}, "Request logs")), form, el("div", { class: "panel" }, table, pager));
+  show(el("div", { class: "pagehead" }, el("h1", {}, "Request logs")), form, el("div", { class: "panel" }, table, pager));
 }
 
 function select(name, value, options) {
@@ -268,12 +272,12 @@ async function logDetail(id) {
     return el("pre", { class: "body" }, shown);
   };
   const feedback = el("div", { class: "tabs", "data-testid": "feedback" },
-    [[1, "👍 Good"], [0, "Neutral"], [-1, "👎 Bad"]].map(([v, label]) => el("button", {
+    [[1, "Good"], [0, "Neutral"], [-1, "Bad"]].map(([v, label]) => el("button", {
       class: "secondary" + (r.feedback === v ? " on" : ""), "data-feedback": v,
-      onclick: async () => { await api("/admin/logs/" + encodeURIComponent(id), { method: "PATCH", body: JSON.stringify({ feedback: v }) }); logDetail(id); },
+      onclick: async () => { await api("/admin/logs/" + encodeURIComponent(id), { method: "PATCH", body: JSON.stringify({ feedback: v }) }); route(); },
     }, label)));
   const kv = (pairs) => el("dl", { class: "kv" }, pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-field": k }, v)]));
-  main.replaceChildren(
+  show(
     el("div", { class: "pagehead" }, el("div", {}, el("a", { href: "#/logs" }, "← Logs"), el("h1", { class: "mono" }, r.id))),
     el("div", { class: "grid2" },
       el("div", { class: "panel" }, el("h2", {}, "Request"), kv([
@@ -302,7 +306,7 @@ async function routes() {
     el("td", { class: "mono" }, r.version), el("td", { class: "mono" }, r.source),
     el("td", { class: "mono" }, r.loaded_at || "–"), el("td", { class: "num" }, r.versions.length),
     el("td", {}, r.last_error ? el("span", { class: "pill bad" }, "error") : el("span", { class: "pill ok" }, "ok"))));
-  main.replaceChildren(
+  show(
     el("div", { class: "pagehead" }, el("h1", {}, "Routes"), el("div", { class: "spacer" }),
       el("button", { class: "secondary", onclick: async () => { await api("/admin/reload", { method: "POST" }); routes(); } }, "Reload now")),
     data.errors.length ? el("div", { class: "panel" }, el("h2", {}, "Reload errors"), el("ul", { class: "errors mono error", "data-testid": "route-errors" }, data.errors.map((e) => el("li", {}, e)))) : null,
@@ -324,7 +328,7 @@ async function routeDetail(name, params) {
     const [a, b] = await Promise.all([older.value, newer.value].map((v) => api("/admin/routes/" + encodeURIComponent(name) + "?version=" + encodeURIComponent(v))));
     diffBox.replaceChildren(diff(a.result.mermaid, b.result.mermaid));
   };
-  main.replaceChildren(
+  show(
     el("div", { class: "pagehead" }, el("div", {}, el("a", { href: "#/routes" }, "← Routes"), el("h1", {}, g.name),
       el("div", { class: "muted" }, el("span", { class: "mono" }, `dynamic/${g.name} · ${g.version}${g.current ? "" : " (older version)"} · ${g.source}`), g.description ? " · " + g.description : ""))),
     g.errors.length ? el("div", { class: "panel" }, el("h2", {}, "Last reload failed (this version keeps serving)"),
@@ -352,7 +356,7 @@ function drawGraph(g) {
   g.nodes.forEach((n) => { if (!depth.has(n.index)) depth.set(n.index, 0); });
   const rows = [];
   for (const n of g.nodes) (rows[depth.get(n.index)] = rows[depth.get(n.index)] || []).push(n);
-  const NW = 200, NH = 48, GX = 36, GY = 64;
+  const NW = 210, NH = 48, GX = 64, GY = 64;
   const width = Math.max(...rows.map((r) => (r ? r.length : 0))) * (NW + GX) + GX;
   const height = rows.length * (NH + GY) + 20;
   const pos = new Map();
@@ -371,6 +375,14 @@ function drawGraph(g) {
       const b = pos.get(e.target);
       const x1 = a.x + NW / 2 + (k - (n.edges.length - 1) / 2) * 24, y1 = a.y + NH;
       const x2 = b.x + NW / 2, y2 = b.y;
+      if (b.y === a.y) {
+        // A sideways edge (an `exceeded` to a sibling): from one node's side to the other's.
+        const right = b.x > a.x;
+        const sx = right ? a.x + NW : a.x, ex = right ? b.x : b.x + NW, my = a.y + NH / 2;
+        root.append(svg("path", { d: `M${sx} ${my} L${ex} ${my}`, fill: "none", stroke: "#9aa3ae", "stroke-width": 1.4, "stroke-dasharray": "5 4", "marker-end": "url(#arrow)" }));
+        root.append(svg("text", { class: "elabel", x: (sx + ex) / 2, y: my - 5, "text-anchor": "middle" }, e.label));
+        return;
+      }
       const up = y2 <= y1;
       const dashed = e.label === "fallback" || e.label === "exceeded";
       const d = up ? `M${x1} ${y1} C${x1} ${y1 + 40}, ${x2 + NW / 2 + 30} ${y2 - 40}, ${x2} ${y2}` : `M${x1} ${y1} C${x1} ${(y1 + y2) / 2}, ${x2} ${(y1 + y2) / 2}, ${x2} ${y2}`;
@@ -413,7 +425,7 @@ async function limits() {
   const data = (await api("/admin/limits")).result;
   const rows = data.limits.map((l) => {
     const keys = l.keys.length === 0 ? el("span", { class: "muted" }, "no use in the current window") :
-      el("table", {}, el("tbody", {}, l.keys.map((k) => {
+      el("table", { class: "keys" }, el("tbody", {}, l.keys.map((k) => {
         const used = l.kind === "budget" ? k.spent + k.reserved : k.used;
         const share = Math.min(1, used / l.limit);
         return el("tr", { "data-limit-key": k.key },
@@ -429,7 +441,7 @@ async function limits() {
       el("td", { class: "mono" }, l.key || "shared"),
       el("td", {}, keys, l.key_count > l.keys.length ? el("div", { class: "muted" }, `${l.key_count - l.keys.length} more keys`) : null));
   });
-  main.replaceChildren(
+  show(
     el("div", { class: "pagehead" }, el("div", {}, el("h1", {}, "Limits and budgets"),
       el("div", { class: "muted" }, "Use in the current window, busiest keys first" + (data.max_keys ? ` · ${fmt.int(data.key_count)} of ${fmt.int(data.max_keys)} counters held` : "")))),
     el("div", { class: "panel" }, rows.length === 0 ? el("div", { class: "empty" }, "No rate limits or budgets are configured") :
