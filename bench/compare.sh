@@ -62,7 +62,7 @@ measure() {  # LABEL PID SCRIPT URL
   after="$(cpu_ticks "$2")"
   awk -v label="$1" -v ticks="$((after - before))" -v hz="$(getconf CLK_TCK)" '
     /requests in/ { n = $1 } /Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = $2 }
-    END { printf "%-24s %9.0f req/s  p50 %-8s  %.3f CPU ms/request\n", label, rps, p50, ticks * 1000 / hz / n }' <<<"$out"
+    END { printf "%-30s %9.0f req/s  p50 %-8s  %.3f CPU ms/request\n", label, rps, p50, ticks * 1000 / hz / n }' <<<"$out"
 }
 wrk -t2 -c64 -d2s -s "$WORK/compat.lua" "$SY_URL/compat/chat/completions" >/dev/null
 for round in 1 2; do
