@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import SwitchyardCore
+import Tracing
 
 /// Why one model attempt (after its retries) did not serve the request.
 public enum AttemptFailure: Sendable {
@@ -75,10 +76,11 @@ public struct AttemptExecutor: Sendable {
         if seconds > 0 { try await Task.sleep(for: .milliseconds(Int64((seconds * 1000).rounded(.up)))) }
     }
 
+    /// `fallback`: an earlier model of the plan failed (shown on the tries' spans).
     public func run<R: RandomNumberGenerator>(
-        _ request: DispatchRequest, attempt: DispatchAttempt, rng: inout R, logger: Logger
+        _ request: DispatchRequest, attempt: DispatchAttempt, fallback: Bool = false, rng: inout R, logger: Logger
     ) async throws -> AttemptResult {
-        let result = try await run(provider: attempt.provider.slug, model: attempt.model, retries: attempt.retries, backoff: attempt.backoff, rng: &rng, logger: logger) {
+        let result = try await run(provider: attempt.provider.slug, model: attempt.model, step: attempt.step, fallback: fallback, retries: attempt.retries, backoff: attempt.backoff, rng: &rng, logger: logger) {
             try await dispatcher.once(request, attempt: attempt, logger: logger)
         }
         switch result {
@@ -94,7 +96,7 @@ public struct AttemptExecutor: Sendable {
     /// once). An error answer that is going to be retried is handed to `discard` first, so that a
     /// passthrough answer's body can be drained and its connection reused.
     public func run<Answer: UpstreamAnswer, R: RandomNumberGenerator>(
-        provider: String, model: String? = nil, retries: Int, backoff: Backoff, rng: inout R, logger: Logger,
+        provider: String, model: String? = nil, step: Int? = nil, fallback: Bool = false, retries: Int, backoff: Backoff, rng: inout R, logger: Logger,
         discard: (Answer) async -> Void = { _ in },
         try once: () async throws -> Answer
     ) async throws -> TriesResult<Answer> {
@@ -104,7 +106,12 @@ public struct AttemptExecutor: Sendable {
             let kind: RetryPolicy.Failure
             var retryAfter: Seconds?
             do {
-                let answer = try await once()
+                let answer: Answer
+                if let tracer = dispatcher.tracer {
+                    answer = try await Self.traced(tracer, provider: provider, model: model, step: step, tryNumber: tryNumber, fallback: fallback, once)
+                } else {
+                    answer = try await once()
+                }
                 // A 2xx whose body is not JSON has already thrown (2005) in `once`, and is retried as a connection failure.
                 if (200..<300).contains(answer.statusCode) { return .served(answer) }
                 last = .rejected(answer)
@@ -128,5 +135,39 @@ public struct AttemptExecutor: Sendable {
             try await sleep(delay)
         }
         return last
+    }
+
+    /// One upstream try as a client span, child of the current one (the request's): the upstream
+    /// call made inside it carries it as `traceparent`. It ends when the answer's head is in (a
+    /// stream's body belongs to the request span).
+    static func traced<Answer: UpstreamAnswer>(
+        _ tracer: any Tracer, provider: String, model: String?, step: Int?, tryNumber: Int, fallback: Bool,
+        _ once: () async throws -> Answer
+    ) async throws -> Answer {
+        let span = tracer.startSpan("switchyard.attempt", context: ServiceContext.current ?? .topLevel, ofKind: .client)
+        defer { span.end() }
+        span.attributes["gen_ai.provider.name"] = provider
+        if let model { span.attributes["gen_ai.request.model"] = model }
+        if let step { span.attributes["switchyard.step"] = step }
+        span.attributes["switchyard.attempt.try"] = tryNumber
+        span.attributes["switchyard.retry"] = tryNumber > 1
+        span.attributes["switchyard.fallback"] = fallback
+        do {
+            let answer = try await ServiceContext.$current.withValue(span.context) { try await once() }
+            span.attributes["http.response.status_code"] = answer.statusCode
+            if !(200..<300).contains(answer.statusCode) {
+                span.attributes["error.type"] = String(answer.statusCode)
+                span.setStatus(SpanStatus(code: .error))
+            }
+            return answer
+        } catch let error as GatewayError {
+            span.attributes["error.type"] = String(error.code)
+            span.setStatus(SpanStatus(code: .error, message: error.message))
+            throw error
+        } catch {
+            span.attributes["error.type"] = error is CancellationError ? "cancelled" : "internal"
+            span.setStatus(SpanStatus(code: .error))
+            throw error
+        }
     }
 }

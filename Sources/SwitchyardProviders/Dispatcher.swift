@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import SwitchyardCore
 import Synchronization
+import Tracing
 
 /// One model to try: what a route's model node (or the plain `provider/model` of a request) becomes.
 public struct DispatchAttempt: Sendable {
@@ -109,6 +110,9 @@ public struct Dispatcher: Sendable {
     public var observer = DispatchObserver()
     /// What is retried and how long to wait (`executor`).
     public var retryPolicy = RetryPolicy()
+    /// Records a span per upstream try and sends `traceparent` upstream; nil (the default) = no
+    /// tracing work at all on the request path.
+    public var tracer: (any Tracer)? = nil
     /// Waits between two tries of an attempt; tests inject one that records instead of sleeping.
     public var retrySleep: @Sendable (Seconds) async throws -> Void = AttemptExecutor.taskSleep
 
@@ -135,8 +139,9 @@ public struct Dispatcher: Sendable {
         var previous: DispatchAttempt?
         while let attempt = try plan.next() {
             if let failed = previous { observer.fellBack(failed.provider.slug) }
+            let fallback = previous != nil
             previous = attempt
-            switch try await executor.run(request, attempt: attempt, rng: &rng, logger: logger) {
+            switch try await executor.run(request, attempt: attempt, fallback: fallback, rng: &rng, logger: logger) {
             case .served(let outcome):
                 return outcome
             case .failed(.response(let outcome)) where !RetryPolicy.isRetryable(.status(outcome.status)):
@@ -278,6 +283,11 @@ public struct Dispatcher: Sendable {
     /// under load held 120 s worth of timers: bench/results/SOAK.md.)
     func execute(_ request: HTTPClientRequest, timeout: Duration, provider: String, logger: Logger) async throws -> HTTPClientResponse {
         let nanoseconds = Self.nanoseconds(timeout)
+        var request = request
+        if let tracer, let context = ServiceContext.current {
+            // The current span (the try's, else the request's) becomes the upstream's parent.
+            tracer.inject(context, into: &request.headers, using: HTTPHeadersInjector())
+        }
         do {
             return try await client.execute(request, deadline: .now() + .nanoseconds(nanoseconds), logger: logger.logLevel <= .debug ? logger : Self.quietLogger)
         } catch {
@@ -319,5 +329,13 @@ public struct Dispatcher: Sendable {
     public static func describe(_ error: any Error) -> String {
         if let e = error as? HTTPClientError { return "\(e)" }
         return String(describing: error)
+    }
+}
+
+/// Writes `traceparent` (and whatever else the tracer propagates) into an upstream request,
+/// replacing a value the client sent.
+struct HTTPHeadersInjector: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout HTTPHeaders) {
+        carrier.replaceOrAdd(name: key, value: value)
     }
 }

@@ -58,16 +58,20 @@ public func buildApplication(
         settings: settings, store: requestLog, registry: metrics, routeNames: { routeTable.current.names }, logger: logger, now: now,
         limitStore: limits as? InMemoryLimitStore
     )
+    let telemetry = RequestTracing.make(configuration.telemetry, contentLimit: configuration.controls.logMaxPayloadBytes, metrics: controls.metrics, logger: logger)
     var dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
     dispatcher.observer = controls.dispatchObserver
+    dispatcher.tracer = telemetry?.0.tracer
     dispatcher.retrySleep = retrySleep
     let reloader = configurationSource.map { ConfigurationReloader(source: $0, settings: settings, metrics: controls.metrics, logger: logger) }
     let state = GatewayState(
         settings: settings, dispatcher: dispatcher, routes: routeTable, logger: logger, limits: limits, now: now,
-        controls: controls, splitSeeds: SplitSeeds(seed: randomSeed), reloader: reloader
+        controls: controls, splitSeeds: SplitSeeds(seed: randomSeed), reloader: reloader, tracing: telemetry?.0
     )
     var services: [any Service] = [HTTPClientService(client: client)] + controls.services
     if let limitPersister { services.append(LimitPersisterService(persister: limitPersister)) }
+    // Exports finished spans; its graceful shutdown flushes what is queued.
+    if let exporter = telemetry?.1 { services.append(exporter) }
     if let interval = reloadRoutesEvery {
         let metrics = controls.metrics
         services.append(ReloadService(

@@ -35,12 +35,16 @@ final class GatewayState: Sendable {
     let splitSeeds: SplitSeeds
     /// Reloads the configuration file (nil: the configuration was given in memory).
     let reloader: ConfigurationReloader?
+    /// OpenTelemetry traces; nil = `telemetry` is off (Telemetry/RequestTracing.swift).
+    let tracing: RequestTracing?
 
     init(
         settings: SettingsStore, dispatcher: Dispatcher, routes: RouteTable, logger: Logger,
         limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
-        controls: GatewayControls? = nil, splitSeeds: SplitSeeds = SplitSeeds(seed: nil), reloader: ConfigurationReloader? = nil
+        controls: GatewayControls? = nil, splitSeeds: SplitSeeds = SplitSeeds(seed: nil), reloader: ConfigurationReloader? = nil,
+        tracing: RequestTracing? = nil
     ) {
+        self.tracing = tracing
         self.settings = settings
         self.splitSeeds = splitSeeds
         self.limits = limits
@@ -89,6 +93,8 @@ struct RequestRecord: Sendable {
     var routePath: String?
     /// Shared with the responder's body wrapper: what the request log record and metrics need.
     let observation = RequestObservation()
+    /// The request's span, when telemetry is on; ended by `GatewayControls.finish`.
+    var trace: RequestTrace?
 
     var elapsedMilliseconds: Int64 {
         let d = ContinuousClock.now - start

@@ -211,7 +211,7 @@ private struct Reader {
 
     mutating func read(_ root: YNode, into c: inout GatewayConfiguration) {
         if let s = root.scalar, s.isNull { return }
-        for (key, _, value) in mapping(root, at: "", allowed: ["listen", "routes", "storage", "gateways", "providers", "pricing", "limits", "admin", "logs", "cache", "metrics"]) {
+        for (key, _, value) in mapping(root, at: "", allowed: ["listen", "routes", "storage", "gateways", "providers", "pricing", "limits", "admin", "logs", "cache", "metrics", "telemetry"]) {
             switch key {
             case "listen":
                 for (k, _, v) in mapping(value, at: "listen", allowed: ["host", "port", "allow_unauthenticated"]) {
@@ -292,6 +292,8 @@ private struct Reader {
                 }
             case "admin", "logs", "cache", "metrics":
                 controls(key, value, into: &c.controls)
+            case "telemetry":
+                telemetry(value, into: &c.telemetry)
             default:
                 break
             }
@@ -328,6 +330,68 @@ private struct Reader {
                 if let n = int(v, at: "cache.max_bytes") { c.cacheMaxBytes = n }
             }
         }
+    }
+
+    /// `telemetry: { otlp: { endpoint, headers, encoding, timeout }, sampling_ratio, service_name, capture_content, max_queue_size, max_export_batch_size, schedule_delay }`.
+    mutating func telemetry(_ node: YNode, into t: inout GatewayConfiguration.Telemetry) {
+        if let s = node.scalar, s.isNull { return }
+        let keys = ["otlp", "sampling_ratio", "service_name", "capture_content", "max_queue_size", "max_export_batch_size", "schedule_delay"]
+        for (k, _, v) in mapping(node, at: "telemetry", allowed: keys) {
+            let at = "telemetry.\(k)"
+            switch k {
+            case "otlp":
+                for (ok, _, ov) in mapping(v, at: at, allowed: ["endpoint", "headers", "encoding", "timeout"]) {
+                    let oat = "telemetry.otlp.\(ok)"
+                    switch ok {
+                    case "endpoint":
+                        guard let s = string(ov, at: oat) else { continue }
+                        let lower = s.lowercased()
+                        if s.isEmpty { continue }
+                        guard (lower.hasPrefix("http://") || lower.hasPrefix("https://")), s.utf8.count <= 2048, URL(string: s)?.host?.isEmpty == false else {
+                            error(ov, "'\(oat)' must be an http:// or https:// URL such as http://localhost:4318/v1/traces, found '\(s.prefix(200))'")
+                            continue
+                        }
+                        t.endpoint = s
+                    case "headers":
+                        for (name, keyNode, hv) in mapping(ov, at: oat, allowed: nil) {
+                            guard !name.isEmpty, name.utf8.count <= 256, name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }) else {
+                                error(keyNode, "'\(oat)' names must be HTTP header names, found '\(name.prefix(64))'")
+                                continue
+                            }
+                            guard let value = string(hv, at: "\(oat).\(name)") else { continue }
+                            guard value.utf8.count <= 8192, !value.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D || $0 == 0 }) else {
+                                // The value may be a secret: never echoed.
+                                error(hv, "'\(oat).\(name)' must be one line of at most 8192 bytes")
+                                continue
+                            }
+                            t.headers[name.lowercased()] = value
+                        }
+                    case "encoding":
+                        guard let s = string(ov, at: oat) else { continue }
+                        switch s.lowercased() {
+                        case "protobuf", "http/protobuf": t.encoding = .protobuf
+                        case "json", "http/json": t.encoding = .json
+                        default: error(ov, "'\(oat)' must be protobuf or json, found '\(s.prefix(64))'")
+                        }
+                    default:
+                        if let d = boundedDuration(ov, at: oat) { t.exportTimeout = d }
+                    }
+                }
+            case "sampling_ratio":
+                if let d = double(v, at: at) {
+                    if d > 1 { error(v, "'\(at)' must be from 0 to 1, found '\(d)'") } else { t.samplingRatio = d }
+                }
+            case "service_name":
+                if let s = string(v, at: at) {
+                    if s.isEmpty || s.utf8.count > 256 { error(v, "'\(at)' must be 1 to 256 characters") } else { t.serviceName = s }
+                }
+            case "capture_content": if let b = bool(v, at: at) { t.captureContent = b }
+            case "max_queue_size": if let n = int(v, at: at, minimum: 1, maximum: 1 << 20) { t.maxQueueSize = n }
+            case "max_export_batch_size": if let n = int(v, at: at, minimum: 1, maximum: 1 << 16) { t.maxExportBatchSize = n }
+            default: if let d = boundedDuration(v, at: at) { t.scheduleDelay = d }
+            }
+        }
+        if t.maxExportBatchSize > t.maxQueueSize { t.maxExportBatchSize = t.maxQueueSize }
     }
 
     mutating func gateway(_ node: YNode, at keyPath: String) -> GatewayConfiguration.Gateway {

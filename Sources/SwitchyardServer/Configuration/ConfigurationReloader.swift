@@ -146,6 +146,8 @@ final class ConfigurationReloader: Sendable {
             ("logs.flush_interval", "\(c.controls.logFlushInterval)"), ("logs.queue_capacity", "\(c.controls.logQueueCapacity)"),
             ("logs.queue_max_bytes", "\(c.controls.logQueueMaxBytes)"), ("logs.max_payload_bytes", "\(c.controls.logMaxPayloadBytes)"),
             ("cache.max_bytes", "\(c.controls.cacheMaxBytes)"),
+            // Compared, never shown: the OTLP headers may hold a collector's key.
+            ("telemetry", "\(c.telemetry.hashValue)"),
         ]
     }
 
@@ -159,6 +161,7 @@ final class ConfigurationReloader: Sendable {
         c.listen = running.listen
         c.storage = running.storage
         c.routesDirectory = running.routesDirectory
+        c.telemetry = running.telemetry
         let reloadable = file.limits
         c.limits = running.limits
         c.limits.maxBodyBytes = reloadable.maxBodyBytes

@@ -81,6 +81,32 @@ public struct GatewayConfiguration: Sendable {
     public var limits = Limits()
     /// `admin`, `logs`, `cache` (Controls/ControlsConfiguration.swift).
     public var controls = ControlsConfiguration()
+    /// `telemetry`: OpenTelemetry traces, off unless `telemetry.otlp.endpoint` is set.
+    public var telemetry = Telemetry()
+
+    /// `telemetry:` (docs/observability.md). Read when the process starts; a reload keeps the old values.
+    public struct Telemetry: Sendable, Hashable {
+        /// OTLP/HTTP traces URL, used as given (a collector's is `http://host:4318/v1/traces`); nil = tracing off.
+        public var endpoint: String?
+        /// Sent with every export (an `authorization` for a hosted collector). Never logged.
+        public var headers: [String: String] = [:]
+        public var encoding: Encoding = .protobuf
+        /// The share of new traces recorded, 0...1; a request with a sampled parent (`traceparent`) follows its parent.
+        public var samplingRatio: Double = 1
+        public var serviceName = "switchyard"
+        /// Finished spans waiting for export; beyond it spans are dropped and counted.
+        public var maxQueueSize = 2048
+        public var maxExportBatchSize = 512
+        public var scheduleDelay: Duration = .seconds(5)
+        public var exportTimeout: Duration = .seconds(10)
+        /// Request and response bodies (redacted, cut to `logs.max_payload_bytes`) on the request span.
+        public var captureContent = false
+
+        public enum Encoding: String, Sendable, Hashable { case protobuf, json }
+
+        public var enabled: Bool { endpoint != nil }
+        public init() {}
+    }
 
     public init() {}
 }

@@ -5,6 +5,7 @@ import NIOCore
 import Synchronization
 import SwitchyardCore
 import SwitchyardProviders
+import Tracing
 
 /// How one request uses the response cache, from its headers and the gateway's `cache.ttl`.
 struct CachePolicy: Sendable {
@@ -124,6 +125,7 @@ extension GatewayControls {
         let key = Self.cacheKey(gateway: admitted.gatewayName, scope: scope(), body: admitted.body, customKey: policy.customKey)
         let now = self.now()
         let lookup: ResponseCache.Lookup = policy.skip ? .lead(ResponseCache.Flight()) : cache.lookup(key, now: now)
+        if let trace = record.trace { Self.traceLookup(trace, lookup, skipped: policy.skip) }
         switch lookup {
         case .hit(let entry):
             return hit(entry, record: &record)
@@ -147,6 +149,18 @@ extension GatewayControls {
                 return response
             }
             return store(response, key: key, flight: flight, ttl: policy.ttl, record: record)
+        }
+    }
+
+    /// The cache lookup as a child span of the request (`switchyard.cache`: hit, miss, wait for an
+    /// identical request in flight, or bypass for `cf-aig-skip-cache`).
+    private static func traceLookup(_ trace: RequestTrace, _ lookup: ResponseCache.Lookup, skipped: Bool) {
+        trace.childSync("switchyard.cache") { span in
+            span.attributes["switchyard.cache"] = switch lookup {
+            case .hit: "HIT"
+            case .wait: "WAIT"
+            case .lead: skipped ? "BYPASS" : "MISS"
+            }
         }
     }
 

@@ -176,6 +176,16 @@ public final class GatewayMetrics: Sendable {
         CoreMetrics.Counter(label: "switchyard_client_read_timeouts_total", dimensions: [("phase", phase == "header" ? "header" : "body")], factory: factory).increment()
     }
 
+    /// Finished spans the tracer's export queue had no room for (`telemetry.max_queue_size`).
+    func traceSpansDropped(_ count: Int) {
+        CoreMetrics.Counter(label: "switchyard_trace_spans_dropped_total", factory: factory).increment(by: max(0, count))
+    }
+
+    /// Span batches the OTLP endpoint did not accept (down, refused, timed out).
+    func traceExportFailed() {
+        CoreMetrics.Counter(label: "switchyard_trace_export_failures_total", factory: factory).increment()
+    }
+
     func retried(provider: String) {
         CoreMetrics.Counter(label: "switchyard_retries_total", dimensions: [("provider", label(provider: provider))], factory: factory).increment()
     }

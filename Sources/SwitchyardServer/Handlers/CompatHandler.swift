@@ -34,6 +34,7 @@ struct CompatHandler {
                 body: body, reads: graph.bodyReads, model: model, gateway: record.gateway ?? "default"
             )
             routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next())
+            routePlan?.trace = record.trace
         } else {
             guard let provider = state.providers.provider(slug: target.provider) else {
                 let hint = NameSuggestion.nearest(to: target.provider, in: state.providers.slugs).map { "; did you mean '\($0)'?" } ?? ""

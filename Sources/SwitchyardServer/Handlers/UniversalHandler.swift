@@ -56,7 +56,7 @@ struct UniversalHandler {
             record.provider = step.provider.slug
             record.step = index
             let result = try await executor.run(
-                provider: step.provider.slug, retries: step.options.retries, backoff: step.options.backoff, rng: &rng, logger: logger,
+                provider: step.provider.slug, step: index, fallback: index > 0, retries: step.options.retries, backoff: step.options.backoff, rng: &rng, logger: logger,
                 discard: Self.drain
             ) {
                 try await dispatcher.passthrough(

@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import SwitchyardCore
 import SwitchyardProviders
+import Tracing
 
 /// The request context: Hummingbird's, plus the peer address (admin answers loopback peers only
 /// when no admin token is configured).
@@ -70,12 +71,23 @@ public struct GatewayResponder: HTTPResponder {
     }
 
     private func handle(_ request: Request, peerIsLocal: Bool) async throws -> Response {
+        // Telemetry off (the default): nothing more than this check.
+        guard let tracing = state.tracing else { return try await handle(request, peerIsLocal: peerIsLocal, trace: nil) }
+        let path = GatewayPath(path: request.uri.path)
+        guard RequestTracing.traces(path) else { return try await handle(request, peerIsLocal: peerIsLocal, trace: nil) }
+        let trace = tracing.start(request, path: path)
+        // Current while the request is handled: the attempts' spans are its children, and the upstream gets it as `traceparent`.
+        return try await ServiceContext.$current.withValue(trace.span.context) { try await handle(request, peerIsLocal: peerIsLocal, trace: trace) }
+    }
+
+    private func handle(_ request: Request, peerIsLocal: Bool, trace: RequestTrace?) async throws -> Response {
         let logID = LogID.make()
         let eventID = Self.eventID(request.headers[.cfAigEventID])
         var record = RequestRecord(
             method: request.method.rawValue, uri: String(request.uri.string.prefix(4096)), start: .now, logID: logID,
             eventID: (eventID ?? nil) ?? logID
         )
+        record.trace = trace
         let path = GatewayPath(path: request.uri.path)
         record.account = path.account
         record.gateway = path.gateway

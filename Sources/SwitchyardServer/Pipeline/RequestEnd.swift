@@ -35,7 +35,7 @@ extension GatewayControls {
             finish(info, tap: nil, ending: .written)
             return response
         }
-        let tap = ResponseTap(capture: info.collectPayload ? configuration.logMaxPayloadBytes : 0)
+        let tap = ResponseTap(capture: info.collectPayload || record.trace?.tracing.captureContent == true ? configuration.logMaxPayloadBytes : 0)
         var response = response
         let body = response.body
         let observed = record.observation.snapshot
@@ -171,13 +171,15 @@ extension GatewayControls {
         }
         let total = end - record.start
         let usage = observed.usage
+        var cost = 0.0
+        // The request span's end, with the cost computed below (zero for the gateway's own answers).
+        defer { if let trace = record.trace { endSpan(trace, info: info, observed: observed, note: note, tap: tap, ending: ending, cost: cost) } }
         logger.info("\(record.method) \(RequestRecord.redact(record.uri))", metadata: logMetadata(record, status: info.status, usage: usage, note: note, observed: observed, total: total))
         metrics.record(endpoint: record.endpoint, provider: record.provider, status: info.status, duration: total, usage: usage)
         guard info.gatewayPath else { return }
         let written = tap?.snapshot ?? ResponseTap.State()
         let ttfb = written.firstByte.map { $0 - record.start }
         let upstream = observed.upstreamStart.map { end - $0 }
-        var cost = 0.0
         if let usage, !observed.cached {
             if let custom = observed.customCost {
                 cost = custom.cost(of: usage)
@@ -204,6 +206,24 @@ extension GatewayControls {
         writer.submit(log, payload: info.collectPayload ? Self.payload(
             request: observed.requestBody, response: written.captured, limit: configuration.logMaxPayloadBytes, redactor: redactor, requestSecrets: observed.requestSecrets
         ) : nil)
+    }
+
+    private func endSpan(_ trace: RequestTrace, info: RequestInfo, observed: RequestObservation.State, note: String?, tap: ResponseTap?, ending: Ending, cost: Double) {
+        var request: String?, response: String?
+        if trace.tracing.captureContent {
+            // Redacted like the request log's payloads, and cut to `logs.max_payload_bytes`.
+            let redactor = redactor(for: observed)
+            let limit = trace.tracing.contentLimit
+            if var body = observed.requestBody {
+                if body.readableBytes > limit { body = body.getSlice(at: body.readerIndex, length: limit) ?? body }
+                request = redactor.redact(String(buffer: body))
+            }
+            if let captured = tap?.snapshot.captured, captured.readableBytes > 0 { response = redactor.redact(String(buffer: captured)) }
+        }
+        trace.end(info.record, RequestTrace.End(
+            status: info.status, usage: observed.cached ? nil : observed.usage, cost: cost, cached: observed.cached, cacheStatus: observed.cacheStatus,
+            note: note.map { redactor.adding(observed.requestSecrets).redact($0) }, cut: ending == .cut, request: request, response: response
+        ))
     }
 
     /// Built only when the info level is on (`Logger.info` takes it as an autoclosure).

@@ -1,6 +1,7 @@
 import Foundation
 import SwitchyardCore
 import SwitchyardProviders
+import Tracing
 
 /// The dynamic routes (`dynamic/<name>`) the gateway serves, compiled. A request for one walks
 /// the route's graph with `RouteRun`; `RouteAttemptPlan` hands its model attempts to `Dispatcher`.
@@ -33,6 +34,8 @@ struct RouteAttemptPlan: AttemptPlan {
     let now: @Sendable () -> Double
     var rng: SplitMix64
     private var started = false
+    /// The request's span when telemetry is on: each evaluation (the start, each fallback) is a child span.
+    var trace: RequestTrace?
 
     init(graph: RouteGraph, facts: RequestFacts, limits: any LimitStore, providers: ProviderTable, now: @escaping @Sendable () -> Double, seed: UInt64) {
         self.run = RouteRun(graph: graph)
@@ -44,6 +47,33 @@ struct RouteAttemptPlan: AttemptPlan {
     }
 
     mutating func next() throws(GatewayError) -> DispatchAttempt? {
+        guard let trace else { return try evaluate() }
+        let span = trace.tracing.tracer.startSpan("switchyard.route", context: trace.span.context, ofKind: .internal)
+        defer { span.end() }
+        span.attributes["switchyard.route"] = run.graph.name
+        span.attributes["switchyard.route.version"] = run.graph.version
+        span.attributes["switchyard.fallback"] = started
+        do {
+            let attempt = try evaluate()
+            span.attributes["switchyard.path"] = run.pathDescription
+            if let attempt {
+                span.attributes["switchyard.step"] = attempt.step
+                span.attributes["gen_ai.provider.name"] = attempt.provider.slug
+                span.attributes["gen_ai.request.model"] = attempt.model
+            } else {
+                span.attributes["switchyard.route.result"] = "exhausted"
+            }
+            return attempt
+        } catch {
+            span.attributes["switchyard.path"] = run.pathDescription
+            span.attributes["switchyard.route.result"] = "rejected"
+            span.attributes["error.type"] = String(error.code)
+            span.setStatus(SpanStatus(code: .error, message: error.message))
+            throw error
+        }
+    }
+
+    private mutating func evaluate() throws(GatewayError) -> DispatchAttempt? {
         let step = started
             ? run.fallback(facts: facts, limits: limits, now: now(), rng: &rng)
             : run.start(facts: facts, limits: limits, now: now(), rng: &rng)
