@@ -78,16 +78,25 @@ struct Serve: AsyncParsableCommand {
 
         let limits: InMemoryLimitStore
         let limitPersister: LimitPersister?
-        let requestLog: SQLiteDatabase
+        let storage: GatewayStorage.Opened
         do {
-            let (database, durable) = try GatewayStorage.open(configuration.storage)
-            (limits, limitPersister) = try await LimitStorage.open(backend: durable ? database : nil, logger: logger, maxKeys: configuration.limits.maxLimitKeys)
-            requestLog = database
+            // PostgreSQL is migrated here, before anything reads it.
+            storage = try await GatewayStorage.open(configuration.storage, logger: logger)
+            for migration in storage.appliedMigrations { logger.info("applied schema migration", metadata: ["migration": "\(migration)"]) }
         } catch {
             LogOutput.standardOutput.flush()
-            FileHandle.standardError.write(Data("switchyard: cannot open storage '\(configuration.storage)': \(error)\n".utf8))
+            FileHandle.standardError.write(Data("switchyard: cannot open storage '\(GatewayStorage.shown(configuration.storage))': \(error)\n".utf8))
             throw ExitCode(1)
         }
+        do {
+            (limits, limitPersister) = try await LimitStorage.open(backend: storage.limitSnapshots, logger: logger, maxKeys: configuration.limits.maxLimitKeys)
+        } catch {
+            await storage.close()
+            LogOutput.standardOutput.flush()
+            FileHandle.standardError.write(Data("switchyard: cannot restore limit state from '\(GatewayStorage.shown(configuration.storage))': \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let requestLog = storage.requestLog
 
         let listenHost = configuration.listen.host
         let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, configurationSource: source, onServerRunning: { port in
@@ -99,6 +108,13 @@ struct Serve: AsyncParsableCommand {
         var groupConfiguration = ServiceGroupConfiguration(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.limits.shutdownGrace
         groupConfiguration.maximumCancellationDuration = .seconds(5)
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            await storage.close()
+            throw error
+        }
+        // After the group: the request-log writer and the limit persister have written their last.
+        await storage.close()
     }
 }
