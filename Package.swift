@@ -134,7 +134,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardStorageTests",
-            dependencies: ["SwitchyardStorage", "SwitchyardCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SwitchyardStorage", "SwitchyardCore", "SwitchyardTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SwitchyardServerTests",

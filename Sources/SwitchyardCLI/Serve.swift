@@ -76,7 +76,7 @@ struct Serve: AsyncParsableCommand {
         LogOutput.standardOutput.flush()
         FileHandle.standardOutput.write(Data(startup.utf8))
 
-        let limits: InMemoryLimitStore
+        let limits: any LimitStore
         let limitPersister: LimitPersister?
         let storage: GatewayStorage.Opened
         do {
@@ -88,14 +88,20 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("switchyard: cannot open storage '\(GatewayStorage.shown(configuration.storage))': \(error)\n".utf8))
             throw ExitCode(1)
         }
-        do {
+        if let postgres = storage.postgres {
+            // Several instances share limits through leases of the pool in PostgreSQL.
+            let (store, leaseService) = ClusterLimits.make(configuration: configuration, database: postgres, logger: logger)
+            limits = store
+            limitPersister = nil
+            services.append(leaseService)
+        } else { do {
             (limits, limitPersister) = try await LimitStorage.open(backend: storage.limitSnapshots, logger: logger, maxKeys: configuration.limits.maxLimitKeys)
         } catch {
             await storage.close()
             LogOutput.standardOutput.flush()
             FileHandle.standardError.write(Data("switchyard: cannot restore limit state from '\(GatewayStorage.shown(configuration.storage))': \(error)\n".utf8))
             throw ExitCode(1)
-        }
+        } }
         let requestLog = storage.requestLog
 
         let listenHost = configuration.listen.host
