@@ -102,7 +102,20 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("switchyard: cannot restore limit state from '\(GatewayStorage.shown(configuration.storage))': \(error)\n".utf8))
             throw ExitCode(1)
         } }
-        let requestLog = storage.requestLog
+        var requestLog = storage.requestLog
+        if let postgres = storage.postgres {
+            do {
+                let spool = try SpoolingRequestLogStore(
+                    base: postgres, directory: configuration.cluster.spoolDirectory, maxBytes: configuration.cluster.spoolMaxBytes, logger: logger)
+                requestLog = spool
+                services.append(SpoolDrainService(spool: spool))
+            } catch {
+                await storage.close()
+                LogOutput.standardOutput.flush()
+                FileHandle.standardError.write(Data("switchyard: cannot open the request-log spool '\(configuration.cluster.spoolDirectory)': \(error)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
 
         let listenHost = configuration.listen.host
         let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, configurationSource: source, onServerRunning: { port in

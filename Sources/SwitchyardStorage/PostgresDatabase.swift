@@ -41,8 +41,12 @@ public final class PostgresDatabase: Sendable {
     /// What `open` migrated.
     public var lastMigrations: [String] { migrated.withLock { $0 } }
 
-    public init(settings: Settings, logger: Logger) {
+    /// How long one statement may take, waiting for a connection included.
+    public let queryTimeout: Duration
+
+    public init(settings: Settings, logger: Logger, queryTimeout: Duration = .seconds(5)) {
         self.settings = settings
+        self.queryTimeout = queryTimeout
         self.logger = logger
         var configuration = PostgresClient.Configuration(
             host: settings.host, port: settings.port, username: settings.username, password: settings.password, database: settings.database,
@@ -133,12 +137,29 @@ public final class PostgresDatabase: Sendable {
     }
 
     /// Runs one statement and collects its rows.
+    /// Fails after `queryTimeout`: while the server is unreachable the pool would keep a query
+    /// waiting for a connection for a minute, and callers (the log spool, lease refills) must
+    /// learn it is down in seconds.
     @discardableResult
     func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
         roundTrips.add(1)
-        var out: [PostgresRow] = []
-        for try await row in try await client.query(query, logger: logger) { out.append(row) }
-        return out
+        let (client, logger, timeout) = (self.client, self.logger, queryTimeout)
+        return try await withThrowingTaskGroup(of: [PostgresRow]?.self) { group in
+            group.addTask {
+                var out: [PostgresRow] = []
+                for try await row in try await client.query(query, logger: logger) { out.append(row) }
+                return out
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let rows = first else {
+                throw StorageError(description: "PostgreSQL did not answer within \(timeout)")
+            }
+            return rows
+        }
     }
 
     /// Opens the database for `serve`/`migrate`: starts the pool and migrates.

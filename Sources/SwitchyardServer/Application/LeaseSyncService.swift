@@ -39,3 +39,14 @@ public enum ClusterLimits {
         return (store, LeaseSyncService(sync: sync))
     }
 }
+
+/// Replays spooled request-log batches into the database every second while the gateway runs
+/// (what is left stays on disk for the next start).
+public struct SpoolDrainService: Service {
+    public let spool: SpoolingRequestLogStore
+    public init(spool: SpoolingRequestLogStore) { self.spool = spool }
+    public func run() async throws {
+        let spool = self.spool
+        await cancelWhenGracefulShutdown { await spool.run() }
+    }
+}

@@ -288,7 +288,7 @@ private struct Reader {
                     }
                 }
             case "cluster":
-                for (k, _, v) in mapping(value, at: "cluster", allowed: ["lease_fraction", "min_lease", "lease_ttl", "report_interval", "on_database_down"]) {
+                for (k, _, v) in mapping(value, at: "cluster", allowed: ["lease_fraction", "min_lease", "lease_ttl", "report_interval", "on_database_down", "spool_directory", "spool_max_bytes"]) {
                     let at = "cluster.\(k)"
                     switch k {
                     case "lease_fraction":
@@ -304,6 +304,8 @@ private struct Reader {
                         if let d = duration(v, at: at, allowZero: false) {
                             if d >= 0.01, d <= 600 { c.cluster.reportInterval = d } else { error(v, "'\(at)' must be from 10ms to 10m") }
                         }
+                    case "spool_directory": if let s = string(v, at: at) { c.cluster.spoolDirectory = s }
+                    case "spool_max_bytes": if let n = int(v, at: at, minimum: 1 << 16, maximum: 1 << 40) { c.cluster.spoolMaxBytes = n }
                     default:
                         if let s = string(v, at: at) {
                             if s == "open" || s == "closed" { c.cluster.onDatabaseDown = s } else { error(v, "'\(at)' must be open or closed, found '\(s)'") }

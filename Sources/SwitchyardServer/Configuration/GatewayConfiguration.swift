@@ -91,6 +91,10 @@ public struct GatewayConfiguration: Sendable {
         public var reportInterval: Seconds = 1
         /// `open` or `closed` (`on_database_down`).
         public var onDatabaseDown = "closed"
+        /// Request-log batches the database refused wait here (`spool_directory`).
+        public var spoolDirectory = "switchyard-spool"
+        /// Beyond this many bytes of spooled batches new ones are dropped (`spool_max_bytes`).
+        public var spoolMaxBytes = 256 << 20
         public init() {}
     }
     public var cluster = Cluster()
