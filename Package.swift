@@ -139,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardServerTests",
             dependencies: [
-                "SwitchyardServer", "SwitchyardFakeUpstream", "SwitchyardTestSupport",
+                "SwitchyardServer", "SwitchyardStorage", "SwitchyardFakeUpstream", "SwitchyardTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
