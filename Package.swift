@@ -95,6 +95,7 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore", "SwitchyardServer", "SwitchyardStorage", "SwitchyardProviders", "SwitchyardFakeUpstream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

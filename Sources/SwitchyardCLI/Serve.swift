@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardServer
@@ -102,8 +103,10 @@ struct Serve: AsyncParsableCommand {
             FileHandle.standardError.write(Data("switchyard: cannot restore limit state from '\(GatewayStorage.shown(configuration.storage))': \(error)\n".utf8))
             throw ExitCode(1)
         } }
+        let metricsRegistry = PrometheusCollectorRegistry()
         var requestLog = storage.requestLog
         if let postgres = storage.postgres {
+            services.append(DatabaseMetricsService(database: postgres, registry: metricsRegistry))
             do {
                 let spool = try SpoolingRequestLogStore(
                     base: postgres, directory: configuration.cluster.spoolDirectory, maxBytes: configuration.cluster.spoolMaxBytes, logger: logger)
@@ -118,7 +121,7 @@ struct Serve: AsyncParsableCommand {
         }
 
         let listenHost = configuration.listen.host
-        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, configurationSource: source, onServerRunning: { port in
+        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, metrics: metricsRegistry, configurationSource: source, onServerRunning: { port in
             // Written unbuffered, after the log lines before it: scripts and tests wait for this line.
             LogOutput.standardOutput.flush()
             FileHandle.standardOutput.write(Data("switchyard listening on http://\(listenHost):\(port)\n".utf8))

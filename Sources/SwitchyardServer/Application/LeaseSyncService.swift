@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardStorage
@@ -48,5 +49,23 @@ public struct SpoolDrainService: Service {
     public func run() async throws {
         let spool = self.spool
         await cancelWhenGracefulShutdown { await spool.run() }
+    }
+}
+
+/// `switchyard_database_round_trips_total`: statements sent to PostgreSQL by this instance (the
+/// cluster benchmark divides it by requests served). Read from the database's counter every second.
+public struct DatabaseMetricsService: Service {
+    public let database: PostgresDatabase
+    public let registry: PrometheusCollectorRegistry
+    public init(database: PostgresDatabase, registry: PrometheusCollectorRegistry) {
+        self.database = database
+        self.registry = registry
+    }
+    public func run() async throws {
+        let gauge = registry.makeGauge(name: "switchyard_database_round_trips_total", help: "Statements sent to PostgreSQL by this instance.")
+        while !Task.isCancelled {
+            gauge.set(Double(database.roundTrips.count))
+            do { try await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) } } catch { break }
+        }
     }
 }
