@@ -19,4 +19,13 @@ import Testing
         #expect(graph.nodes[graph.start].name == "plan")
         #expect(graph.version.count == 12)
     }
+
+    @Test func fallbackChainMovesOnAfterARefusedKey() throws {
+        let graph = try #require(RouteCompiler.compile(try Repo.source("routes/fallback-chain.yaml")).graph)
+        guard case .model(let primary)? = graph.node(named: "primary")?.kind else { Issue.record("no primary"); return }
+        #expect(primary.fallbackOn.matches(UpstreamFailure(.status(401))))
+        #expect(primary.fallbackOn.matches(UpstreamFailure(.status(400), reason: .contextLength)))
+        #expect(!primary.fallbackOn.matches(UpstreamFailure(.status(400))))
+        #expect(!primary.retryOn.matches(UpstreamFailure(.timeout)))
+    }
 }

@@ -102,8 +102,9 @@ public enum RouteExplanation {
             parts.append("no retries")
         } else {
             let delays = (1...a.retries).map { DurationText.format(a.backoff.delay(beforeRetry: $0)) }.joined(separator: ", ")
-            parts.append("\(a.retries) \(a.retries == 1 ? "retry" : "retries") (\(a.backoff.mode.rawValue) backoff: \(delays))")
+            parts.append("\(a.retries) \(a.retries == 1 ? "retry" : "retries") on \(a.retryOn) (\(a.backoff.mode.rawValue) backoff: \(delays))")
         }
+        if !a.fallbackOn.items.isEmpty { parts.append("falls back on \(a.fallbackOn)") }
         if !a.set.isEmpty { parts.append("set \(JSONValue.object(a.set).canonicalJSON)") }
         return parts.joined(separator: ", ")
     }

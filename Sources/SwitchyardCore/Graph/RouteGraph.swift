@@ -149,13 +149,21 @@ public struct RouteNode: Sendable {
         /// Request parameters overridden for this model.
         public let set: [String: JSONValue]
         public let fallback: NodeIndex?
-        public init(target: ModelTarget, timeout: Seconds?, retries: Int, backoff: Backoff, set: [String: JSONValue], fallback: NodeIndex?) {
+        /// Failures that are tried again (`retry_on`), while retries are left.
+        public let retryOn: FailureMatcher
+        /// Failures that move on to `fallback` (`fallback_on`); any other failure ends the request
+        /// with that failure.
+        public let fallbackOn: FailureMatcher
+        public init(target: ModelTarget, timeout: Seconds?, retries: Int, backoff: Backoff, set: [String: JSONValue], fallback: NodeIndex?,
+                    retryOn: FailureMatcher = .defaultRetry, fallbackOn: FailureMatcher = .defaultFallback) {
             self.target = target
             self.timeout = timeout
             self.retries = retries
             self.backoff = backoff
             self.set = set
             self.fallback = fallback
+            self.retryOn = retryOn
+            self.fallbackOn = fallbackOn
         }
     }
 

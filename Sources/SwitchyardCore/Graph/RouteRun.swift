@@ -130,7 +130,8 @@ public struct RouteRun: Sendable {
                 step += 1
                 currentModel = index
                 trace?.append(.model(node: node.name, target: m.target, step: step))
-                return .attempt(RouteAttempt(node: index, nodeName: node.name, step: step, target: m.target, timeout: m.timeout, retries: m.retries, backoff: m.backoff, set: m.set))
+                return .attempt(RouteAttempt(node: index, nodeName: node.name, step: step, target: m.target, timeout: m.timeout, retries: m.retries, backoff: m.backoff, set: m.set,
+                                             retryOn: m.retryOn, fallbackOn: m.fallback == nil ? .never : m.fallbackOn))
 
             case .reject(let r):
                 trace?.append(.reject(node: node.name, status: r.status))
@@ -193,6 +194,9 @@ public struct RouteAttempt: Sendable {
     public let retries: Int
     public let backoff: Backoff
     public let set: [String: JSONValue]
+    public let retryOn: FailureMatcher
+    /// `.never` when the node has no fallback: its failure is the request's answer either way.
+    public let fallbackOn: FailureMatcher
 }
 
 public struct RouteRejection: Sendable, Error {

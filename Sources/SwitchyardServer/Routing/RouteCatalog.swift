@@ -56,7 +56,8 @@ struct RouteAttemptPlan: AttemptPlan {
             return DispatchAttempt(
                 provider: provider, model: attempt.target.model,
                 timeout: attempt.timeout.map { .milliseconds(Int64(($0 * 1000).rounded())) },
-                retries: attempt.retries, backoff: attempt.backoff, overrides: attempt.set, step: attempt.step
+                retries: attempt.retries, backoff: attempt.backoff, overrides: attempt.set, step: attempt.step,
+                retryOn: attempt.retryOn, fallbackOn: attempt.fallbackOn
             )
         case .rejected(let rejection):
             throw GatewayError(GatewayError.Code(rawValue: rejection.code) ?? .routeLimited, status: rejection.status, message: rejection.message,
