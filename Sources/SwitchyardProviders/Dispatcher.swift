@@ -46,6 +46,23 @@ public protocol AttemptPlan: Sendable {
     /// The first attempt, then after each failure the next one; nil when none is left. Throws when
     /// the plan itself ends the request (a route's rate limit or reject node).
     mutating func next() throws(GatewayError) -> DispatchAttempt?
+    /// How the attempt `next` handed out last ended (after its retries): route plans feed it to
+    /// the target's breaker and in-flight count.
+    mutating func finished(_ report: AttemptReport)
+}
+
+extension AttemptPlan {
+    public mutating func finished(_ report: AttemptReport) {}
+}
+
+/// How one attempt ended, for `AttemptPlan.finished`.
+public enum AttemptReport: Sendable, Equatable {
+    /// The provider started answering with a 2xx.
+    case served
+    /// The attempt failed; nil for a problem of the gateway itself rather than the upstream.
+    case failed(UpstreamFailure?)
+    /// The request was cancelled while the attempt ran.
+    case abandoned
 }
 
 public struct FixedAttempts: AttemptPlan {
@@ -147,10 +164,19 @@ public struct Dispatcher: Sendable {
         while let attempt = try plan.next() {
             if let failed = previous { observer.fellBack(failed.provider.slug) }
             previous = attempt
-            switch try await executor.run(request, attempt: attempt, rng: &rng, logger: logger) {
+            let result: AttemptResult
+            do {
+                result = try await executor.run(request, attempt: attempt, rng: &rng, logger: logger)
+            } catch {
+                plan.finished(.abandoned)
+                throw error
+            }
+            switch result {
             case .served(let outcome):
+                plan.finished(.served)
                 return outcome
             case .failed(let failure):
+                plan.finished(.failed(failure.upstreamFailure))
                 if let upstream = failure.upstreamFailure, !attempt.fallbackOn.matches(upstream) {
                     switch failure {
                     case .response(let outcome): return outcome

@@ -20,6 +20,13 @@ import Testing
         #expect(graph.version.count == 12)
     }
 
+    @Test func canaryCandidateHasABreaker() throws {
+        let graph = try #require(RouteCompiler.compile(try Repo.source("routes/canary.yaml")).graph)
+        guard case .model(let candidate)? = graph.node(named: "candidate")?.kind else { Issue.record("no candidate"); return }
+        #expect(candidate.breaker == BreakerSpec(failures: 5, within: 30, cooldown: 60))
+        #expect(candidate.maxConcurrency == 50)
+    }
+
     @Test func fallbackChainMovesOnAfterARefusedKey() throws {
         let graph = try #require(RouteCompiler.compile(try Repo.source("routes/fallback-chain.yaml")).graph)
         guard case .model(let primary)? = graph.node(named: "primary")?.kind else { Issue.record("no primary"); return }

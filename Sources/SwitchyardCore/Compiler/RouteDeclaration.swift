@@ -34,7 +34,8 @@ struct NodeDeclaration {
         case rate(limit: Double, window: Seconds, key: ValuePath?, technique: RouteNode.WindowTechnique, then: TargetRef, exceeded: TargetRef?)
         case budget(limit: Double, window: Seconds, key: ValuePath?, then: TargetRef, exceeded: TargetRef?)
         case model(target: ModelTarget, timeout: Seconds?, retries: Int, backoff: Backoff, set: [String: JSONValue], fallback: TargetRef?,
-                   retryOn: FailureMatcher = .defaultRetry, fallbackOn: FailureMatcher = .defaultFallback)
+                   retryOn: FailureMatcher = .defaultRetry, fallbackOn: FailureMatcher = .defaultFallback,
+                   breaker: BreakerSpec? = nil, maxConcurrency: Int? = nil)
         case reject(status: Int, message: String?)
     }
 
@@ -49,7 +50,7 @@ struct NodeDeclaration {
         case .split(let arms, _)?: return arms.map(\.target)
         case .rate(_, _, _, _, let t, let x)?: return [t] + (x.map { [$0] } ?? [])
         case .budget(_, _, _, let t, let x)?: return [t] + (x.map { [$0] } ?? [])
-        case .model(_, _, _, _, _, let f, _, _)?: return f.map { [$0] } ?? []
+        case .model(_, _, _, _, _, let f, _, _, _, _)?: return f.map { [$0] } ?? []
         case .reject?, nil: return []
         }
     }

@@ -4,14 +4,18 @@ import Foundation
 /// provider, and describes the path taken and every model attempt in order (each one being what
 /// happens when the previous one fails).
 public enum RouteExplanation {
-    public static func render(graph: RouteGraph, facts: RequestFacts, seed: UInt64, now: Double, limits: any LimitStore = InMemoryLimitStore()) -> String {
+    /// `gate`: the live target state (breakers, in-flight counts) to explain against; without one,
+    /// no node is skipped. Explaining with a gate admits attempts without reporting their outcome,
+    /// so pass a copy of the state (`TargetGate` snapshots), never the serving one.
+    public static func render(graph: RouteGraph, facts: RequestFacts, seed: UInt64, now: Double, limits: any LimitStore = InMemoryLimitStore(),
+                              gate: (any TargetGate)? = nil) -> String {
         var run = RouteRun(graph: graph, tracing: true)
         var rng = SplitMix64(seed: seed)
-        var steps: [RouteStep] = [run.start(facts: facts, limits: limits, now: now, rng: &rng)]
+        var steps: [RouteStep] = [run.start(facts: facts, limits: limits, now: now, rng: &rng, gate: gate)]
         // Each model attempt fails in turn; the graph is acyclic so this ends within its size.
         for _ in 0...graph.nodes.count {
             guard case .attempt = steps.last else { break }
-            steps.append(run.fallback(facts: facts, limits: limits, now: now, rng: &rng))
+            steps.append(run.fallback(facts: facts, limits: limits, now: now, rng: &rng, gate: gate))
         }
 
         var out: [String] = []
@@ -70,6 +74,15 @@ public enum RouteExplanation {
                 line("\(name) failed and has no fallback")
             case .reject(let name, let status):
                 line("\(name): reject \(status)")
+            case .skipped(let name, let admission):
+                switch admission {
+                case .breakerOpen(let retryAt):
+                    line("\(name): skipped, circuit breaker open (probe in \(DurationText.format(max(retryAt - now, 0).rounded(.up))))")
+                case .full(let limit):
+                    line("\(name): skipped, \(limit) attempts in flight (max_concurrency)")
+                case .allowed, .probe:
+                    break
+                }
             }
         }
         out.append("")
@@ -79,7 +92,7 @@ public enum RouteExplanation {
             switch step {
             case .attempt(let a):
                 attempt += 1
-                out.append("  \(attempt). \(a.target) (node \(a.nodeName)): \(settings(a))")
+                out.append("  \(attempt). \(a.target) (node \(a.nodeName)): \(settings(a, graph: graph))")
             case .rejected(let r):
                 if attempt == 0 {
                     out.append("  none: rejected with \(r.status) (code \(r.code)) at '\(r.node)': \(r.message)")
@@ -95,7 +108,7 @@ public enum RouteExplanation {
         return out.joined(separator: "\n") + "\n"
     }
 
-    static func settings(_ a: RouteAttempt) -> String {
+    static func settings(_ a: RouteAttempt, graph: RouteGraph) -> String {
         var parts: [String] = []
         parts.append(a.timeout.map { "timeout \(DurationText.format($0))" } ?? "no timeout")
         if a.retries == 0 {
@@ -105,6 +118,10 @@ public enum RouteExplanation {
             parts.append("\(a.retries) \(a.retries == 1 ? "retry" : "retries") on \(a.retryOn) (\(a.backoff.mode.rawValue) backoff: \(delays))")
         }
         if !a.fallbackOn.items.isEmpty { parts.append("falls back on \(a.fallbackOn)") }
+        if case .model(let m) = graph.nodes[a.node].kind {
+            if let b = m.breaker { parts.append(b.description) }
+            if let c = m.maxConcurrency { parts.append("at most \(c) in flight") }
+        }
         if !a.set.isEmpty { parts.append("set \(JSONValue.object(a.set).canonicalJSON)") }
         return parts.joined(separator: ", ")
     }

@@ -100,9 +100,9 @@ struct RouteLowering {
                 guard let x else { return nil }
                 // The price is filled in below, once every node exists.
                 built = .budget(.init(limit: limit, window: window, key: key, then: t, exceeded: x, reservationPrice: .zero))
-            case .model(let target, let timeout, let retries, let backoff, let set, _, let retryOn, let fallbackOn):
+            case .model(let target, let timeout, let retries, let backoff, let set, _, let retryOn, let fallbackOn, let breaker, let maxConcurrency):
                 built = .model(.init(target: target, timeout: timeout, retries: retries, backoff: backoff, set: set, fallback: edges.first.flatMap(index),
-                                     retryOn: retryOn, fallbackOn: fallbackOn))
+                                     retryOn: retryOn, fallbackOn: fallbackOn, breaker: breaker, maxConcurrency: maxConcurrency))
             case .reject(let status, let message):
                 built = .reject(.init(status: status, message: message))
             }

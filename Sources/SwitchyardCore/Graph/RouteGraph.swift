@@ -154,8 +154,17 @@ public struct RouteNode: Sendable {
         /// Failures that move on to `fallback` (`fallback_on`); any other failure ends the request
         /// with that failure.
         public let fallbackOn: FailureMatcher
+        /// Skips the node while its target keeps failing (`breaker:`).
+        public let breaker: BreakerSpec?
+        /// Skips the node while this many of its attempts are in flight (`max_concurrency:`).
+        public let maxConcurrency: Int?
+        /// Whether the node asks the live target state before each attempt.
+        public var isGated: Bool { breaker != nil || maxConcurrency != nil }
         public init(target: ModelTarget, timeout: Seconds?, retries: Int, backoff: Backoff, set: [String: JSONValue], fallback: NodeIndex?,
-                    retryOn: FailureMatcher = .defaultRetry, fallbackOn: FailureMatcher = .defaultFallback) {
+                    retryOn: FailureMatcher = .defaultRetry, fallbackOn: FailureMatcher = .defaultFallback,
+                    breaker: BreakerSpec? = nil, maxConcurrency: Int? = nil) {
+            self.breaker = breaker
+            self.maxConcurrency = maxConcurrency
             self.target = target
             self.timeout = timeout
             self.retries = retries

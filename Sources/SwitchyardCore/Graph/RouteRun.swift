@@ -24,15 +24,17 @@ public struct RouteRun: Sendable {
     /// `a>b>c`: the names of the visited nodes.
     public var pathDescription: String { visited.map { graph.nodes[$0].name }.joined(separator: ">") }
 
+    /// `gate`: the live target state asked at model nodes with a `breaker` or `max_concurrency`;
+    /// without one (`explain`), those nodes are never skipped.
     public mutating func start<R: RandomNumberGenerator>(
-        facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R
+        facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R, gate: (any TargetGate)? = nil
     ) -> RouteStep {
-        walk(from: graph.start, facts: facts, limits: limits, now: now, rng: &rng)
+        walk(from: graph.start, facts: facts, limits: limits, now: now, rng: &rng, gate: gate)
     }
 
     /// The current model failed: continue along its `fallback`, or end the route.
     public mutating func fallback<R: RandomNumberGenerator>(
-        facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R
+        facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R, gate: (any TargetGate)? = nil
     ) -> RouteStep {
         guard let current = currentModel, case .model(let m) = graph.nodes[current].kind else { return .exhausted }
         currentModel = nil
@@ -41,11 +43,11 @@ public struct RouteRun: Sendable {
             return .exhausted
         }
         trace?.append(.fallback(from: graph.nodes[current].name, to: graph.nodes[next].name))
-        return walk(from: next, facts: facts, limits: limits, now: now, rng: &rng)
+        return walk(from: next, facts: facts, limits: limits, now: now, rng: &rng, gate: gate)
     }
 
     private mutating func walk<R: RandomNumberGenerator>(
-        from start: NodeIndex, facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R
+        from start: NodeIndex, facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R, gate: (any TargetGate)?
     ) -> RouteStep {
         var index = start
         // The compiler rejects cycles; the bound keeps a hand-built graph from spinning forever.
@@ -127,11 +129,40 @@ public struct RouteRun: Sendable {
                 }
 
             case .model(let m):
+                var gateKey: TargetKey?
+                if m.isGated, let gate {
+                    let key = TargetKey(route: graph.name, node: node.name, target: m.target, breaker: m.breaker, maxConcurrency: m.maxConcurrency)
+                    let admission = gate.admit(key, now: now)
+                    switch admission {
+                    case .allowed, .probe:
+                        gateKey = key
+                    case .breakerOpen, .full:
+                        // Skipped like a failed attempt: on to the fallback, else the route ends.
+                        trace?.append(.skipped(node: node.name, admission: admission))
+                        if let next = m.fallback {
+                            trace?.append(.fallback(from: node.name, to: graph.nodes[next].name))
+                            index = next
+                            continue
+                        }
+                        // After a failed attempt the client gets that attempt's error; with none, 503.
+                        if step >= 0 { return .exhausted }
+                        let why: String
+                        if case .full(let limit) = admission {
+                            why = "\(limit) attempts are in flight (max_concurrency)"
+                        } else {
+                            why = "its circuit breaker is open"
+                        }
+                        let retryAfter: Seconds? = if case .breakerOpen(let retryAt) = admission { max(retryAt - now, 1) } else { nil }
+                        return .rejected(RouteRejection(
+                            node: node.name, kind: .unavailable, status: 503, code: 2041, retryAfter: retryAfter,
+                            message: "Route '\(graph.name)' skipped '\(node.name)' (\(m.target)): \(why), and it has no fallback"))
+                    }
+                }
                 step += 1
                 currentModel = index
                 trace?.append(.model(node: node.name, target: m.target, step: step))
                 return .attempt(RouteAttempt(node: index, nodeName: node.name, step: step, target: m.target, timeout: m.timeout, retries: m.retries, backoff: m.backoff, set: m.set,
-                                             retryOn: m.retryOn, fallbackOn: m.fallback == nil ? .never : m.fallbackOn))
+                                             retryOn: m.retryOn, fallbackOn: m.fallback == nil ? .never : m.fallbackOn, gateKey: gateKey))
 
             case .reject(let r):
                 trace?.append(.reject(node: node.name, status: r.status))
@@ -197,10 +228,12 @@ public struct RouteAttempt: Sendable {
     public let retryOn: FailureMatcher
     /// `.never` when the node has no fallback: its failure is the request's answer either way.
     public let fallbackOn: FailureMatcher
+    /// Set when the gate admitted the attempt: its outcome must be reported to the gate's holder.
+    public var gateKey: TargetKey? = nil
 }
 
 public struct RouteRejection: Sendable, Error {
-    public enum Kind: String, Sendable { case rateLimit = "rate limit", budget, reject }
+    public enum Kind: String, Sendable { case rateLimit = "rate limit", budget, reject, unavailable }
     public let node: String
     public let kind: Kind
     public let status: Int
@@ -218,6 +251,8 @@ public enum TraceEvent: Sendable {
     case fallback(from: String, to: String)
     case exhausted(node: String)
     case reject(node: String, status: Int)
+    /// A model node passed over without an attempt: breaker open or `max_concurrency` reached.
+    case skipped(node: String, admission: TargetAdmission)
 }
 
 /// Stable hashing of sticky keys: FNV-1a over route, node and key, finished with SplitMix64's
