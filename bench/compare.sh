@@ -2,7 +2,9 @@
 # A one-minute A/B loop for optimisation work (bench/run.sh is the full benchmark): switchyard's
 # compat, passthrough and dynamic paths, the hummingbird-floor and an nginx proxy hop in front of
 # one static nginx upstream; prints requests/s, p50 and CPU milliseconds per request (from
-# /proc/PID/stat) for `wrk -t2 -c64`, two rounds. bench/lib.sh's EXTRA_YAML and SWITCHYARD_ENV
+# /proc/PID/stat) for `wrk -t2 -c64`, two rounds. "defaults" is `switchyard serve` with only a provider
+# URL and key configured (request log with payloads, metrics, log lines on); beside it the same
+# build with `collect_logs: false`. bench/lib.sh's EXTRA_YAML and SWITCHYARD_ENV
 # change the gateway's configuration, for example:
 #   bench/compare.sh
 #   EXTRA_YAML=$'gateways:\n  default: { collect_logs: false }' SWITCHYARD_ENV=LOG_LEVEL=warning bench/compare.sh
@@ -34,6 +36,14 @@ FLOOR_PORT="$(free_port)"
 PIDS+=($!); FLOOR_PID=$!
 for _ in $(seq 1 100); do grep -q listening "$WORK/floor.log" && break; sleep 0.1; done
 
+# The same build and configuration with the request log off: what the defaults' log costs.
+NOLOG_PORT="$(free_port)"
+sed -e 's/^storage:.*/storage: memory/' "$WORK/switchyard.yaml" >"$WORK/nolog.yaml"
+printf 'gateways:\n  default: { collect_logs: false }\n' >>"$WORK/nolog.yaml"
+(cd "$WORK" && exec env ${SWITCHYARD_ENV:-} "$BIN/switchyard" serve --config "$WORK/nolog.yaml" --routes "$ROOT/bench/routes" --port "$NOLOG_PORT") >"$WORK/nolog.log" 2>&1 &
+PIDS+=($!); NOLOG_PID=$!
+for _ in $(seq 1 300); do grep -q 'listening on' "$WORK/nolog.log" && break; sleep 0.1; done
+
 write_post_lua "$WORK/compat.lua" openai/gpt-5.2
 write_post_lua "$WORK/dynamic.lua" dynamic/bench
 write_post_lua "$WORK/plain.lua" gpt-5.2
@@ -52,14 +62,15 @@ measure() {  # LABEL PID SCRIPT URL
   after="$(cpu_ticks "$2")"
   awk -v label="$1" -v ticks="$((after - before))" -v hz="$(getconf CLK_TCK)" '
     /requests in/ { n = $1 } /Requests\/sec/ { rps = $2 } $1 == "50%" { p50 = $2 }
-    END { printf "%-24s %9.0f req/s  p50 %-8s  %.3f CPU ms/request\n", label, rps, p50, ticks * 1000 / hz / n }' <<<"$out"
+    END { printf "%-30s %9.0f req/s  p50 %-8s  %.3f CPU ms/request\n", label, rps, p50, ticks * 1000 / hz / n }' <<<"$out"
 }
 wrk -t2 -c64 -d2s -s "$WORK/compat.lua" "$SY_URL/compat/chat/completions" >/dev/null
 for round in 1 2; do
   echo "round $round"
   measure nginx-proxy "$PX_PID" plain "http://127.0.0.1:$PX_PORT/v1/chat/completions"
   measure hummingbird-floor "$FLOOR_PID" plain "http://127.0.0.1:$FLOOR_PORT/v1/chat/completions"
-  measure switchyard-compat "$SY_PID" compat "$SY_URL/compat/chat/completions"
+  measure "switchyard-compat (defaults)" "$SY_PID" compat "$SY_URL/compat/chat/completions"
+  measure "  same, request log off" "$NOLOG_PID" compat "http://127.0.0.1:$NOLOG_PORT/compat/chat/completions"
   measure switchyard-passthrough "$SY_PID" plain "$SY_URL/openai/chat/completions"
   measure switchyard-dynamic "$SY_PID" dynamic "$SY_URL/compat/chat/completions"
 done

@@ -1,3 +1,5 @@
+import SwitchyardCore
+
 /// An error raised by the gateway itself (not passed through from a provider). The server renders
 /// it in Cloudflare's envelope with `status`; codes are listed in docs/errors.md.
 public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -53,6 +55,11 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     }
     public static func gatewayRateLimited(_ gateway: String, limit: Int, window: String, retryAfter: Int) -> Self {
         .init(.gatewayRateLimited, status: 429, message: "gateway '\(gateway)' rate limit of \(limit) requests per \(window) exceeded", retryAfter: retryAfter)
+    }
+    /// A route that ended the request itself: its limits and budgets answer 429 with `Retry-After`,
+    /// a `reject` node the status it names; all with 2041.
+    public init(_ rejection: RouteRejection) {
+        self.init(.routeLimited, status: rejection.chosenStatus ?? 429, message: rejection.message, retryAfter: rejection.retryAfter.map { max(1, Int($0.rounded(.up))) })
     }
     public static func invalidProvider(_ message: String) -> Self { .init(.invalidProvider, status: 400, message: message) }
     public static func unauthorized(_ message: String = "Unauthorized") -> Self { .init(.unauthorized, status: 401, message: message) }

@@ -19,8 +19,36 @@ public final class RequestLogWriter: Sendable {
         }
     }
 
+    /// A record's request and response bodies, kept as the caller's buffers and turned into the
+    /// record's text (cut, redacted) by the writer when it writes the batch: that work is off the
+    /// request's path, and skipped for records the full queue drops.
+    public struct Payload: Sendable {
+        /// Bytes the buffers hold (counted against `maxBytes`).
+        public let weight: Int
+        public let render: @Sendable () -> (request: String?, response: String?)
+
+        public init(weight: Int, render: @escaping @Sendable () -> (request: String?, response: String?)) {
+            self.weight = weight
+            self.render = render
+        }
+    }
+
+    struct Entry {
+        var record: RequestLogRecord
+        var payload: Payload?
+        let weight: Int
+
+        /// The record as it is stored: with its payload rendered.
+        consuming func rendered() -> RequestLogRecord {
+            if let payload {
+                (record.requestBody, record.responseBody) = payload.render()
+            }
+            return record
+        }
+    }
+
     struct State {
-        var queue: [RequestLogRecord] = []
+        var queue: [Entry] = []
         /// What the queued records' variable-size fields weigh (`RequestLogWriter.weight`).
         var bytes = 0
         var dropped = 0
@@ -58,15 +86,15 @@ public final class RequestLogWriter: Sendable {
 
     /// Queues a record; returns false when the queue was full and the record was dropped.
     @discardableResult
-    public func submit(_ record: RequestLogRecord) -> Bool {
-        let weight = Self.weight(record)
+    public func submit(_ record: RequestLogRecord, payload: Payload? = nil) -> Bool {
+        let weight = Self.weight(record) + (payload?.weight ?? 0)
         let (accepted, depth) = state.withLock { s -> (Bool, Int) in
             guard s.queue.count < capacity, s.bytes + weight <= maxBytes || s.queue.isEmpty else {
                 s.dropped += 1
                 return (false, s.queue.count)
             }
             s.bytes += weight
-            s.queue.append(record)
+            s.queue.append(Entry(record: record, payload: payload, weight: weight))
             return (true, s.queue.count)
         }
         if accepted, depth >= batchSize { wake.yield() }
@@ -87,14 +115,15 @@ public final class RequestLogWriter: Sendable {
     /// Writes everything queued now.
     public func flush() async {
         while true {
-            let batch = state.withLock { s -> [RequestLogRecord] in
+            let entries = state.withLock { s -> [Entry] in
                 let n = min(s.queue.count, batchSize)
                 let b = Array(s.queue.prefix(n))
                 s.queue.removeFirst(n)
-                s.bytes = s.queue.isEmpty ? 0 : max(0, s.bytes - b.reduce(0) { $0 + Self.weight($1) })
+                s.bytes = s.queue.isEmpty ? 0 : max(0, s.bytes - b.reduce(0) { $0 + $1.weight })
                 return b
             }
-            if batch.isEmpty { return }
+            if entries.isEmpty { return }
+            let batch = entries.map { $0.rendered() }
             do {
                 // Shielded from cancellation: shutdown cancels `run`, and what was accepted must
                 // still be written.

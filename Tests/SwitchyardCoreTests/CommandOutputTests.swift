@@ -66,7 +66,7 @@ import Testing
         for _ in 0..<100 { _ = RouteExplanation.render(graph: graph, facts: facts, seed: 3, now: 1, limits: limits) }
         let limited = RouteExplanation.render(graph: graph, facts: facts, seed: 3, now: 2, limits: limits)
         #expect(limited.contains("free-limit: rate 100 per 1h, key \"u1\": exceeded (retry after "))
-        #expect(limited.contains("none: rejected with 429 (code 2041) at 'free-limit': Route 'customer-support' rate limit 'free-limit' exceeded"))
+        #expect(limited.contains("none: rejected (rate limit) at 'free-limit': Route 'customer-support' rate limit 'free-limit' exceeded"))
         #expect(limited.hasSuffix("x-switchyard-path: plan>free-limit>reject\n"))
     }
 

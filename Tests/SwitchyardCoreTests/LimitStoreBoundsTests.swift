@@ -33,7 +33,7 @@ import Testing
         // The same long value again hits its own counter (limit 1) and is named briefly.
         let again = run(g, RequestFacts(body: .object(["user": .string("7-" + base)])), limits: limits, now: now + 1)
         guard case .rejected(let r) = again else { Issue.record("the repeated key was not limited: \(again)"); return }
-        #expect(r.status == 429 && r.code == 2041)
+        #expect(r.chosenStatus == nil && r.kind != .reject)
         #expect(r.message.utf8.count < 200, "\(r.message.utf8.count) bytes")
         #expect(r.message.contains("sha256:"))
         // Another long value still has its own, fresh counter.
@@ -113,7 +113,7 @@ import Testing
         guard case .rejected(let r) = run(reject, facts(String(repeating: "q", count: 1000)), limits: store, now: t0) else {
             Issue.record("a second key was admitted"); return
         }
-        #expect(r.status == 429 && r.code == 2041)
+        #expect(r.chosenStatus == nil && r.kind != .reject)
         #expect(r.message.contains("too many distinct keys") && r.message.contains("limits.max_limit_keys"), "\(r.message)")
         #expect(r.message.utf8.count < 200)
         #expect(r.retryAfter != nil)

@@ -173,7 +173,7 @@ import Testing
         #expect(attemptModel(first(g, limits: limits, now: 0).0) == "openai/gpt-5.2")
         let (step, run) = first(g, limits: limits, now: 10)
         guard case .rejected(let r) = step else { Issue.record("expected a rejection, got \(step)"); return }
-        #expect(r.status == 429 && r.code == 2041 && r.kind == .rateLimit && r.node == "limit")
+        #expect(r.chosenStatus == nil && r.kind == .rateLimit && r.node == "limit")
         #expect(r.retryAfter == 3590)
         #expect(run.pathDescription == "limit>reject")
     }
@@ -206,7 +206,7 @@ import Testing
         // 0.05 spent + 5 × 0.18 = 0.95 fit; the sixth reservation would pass $1.
         for _ in 0..<5 { #expect(attemptModel(first(g, facts, limits: limits, now: 2).0) != nil) }
         guard case .rejected(let r) = first(g, facts, limits: limits, now: 3).0 else { Issue.record("expected a budget rejection"); return }
-        #expect(r.kind == .budget && r.status == 429)
+        #expect(r.kind == .budget && r.chosenStatus == nil)
     }
 
     @Test func concurrentBudgetReservationsNeverOverspend() async throws {
@@ -267,11 +267,11 @@ import Testing
             """)
         let (step, run) = first(g, RequestFacts(headers: ["X-Blocked": "yes"]))
         guard case .rejected(let r) = step else { Issue.record("expected rejection"); return }
-        #expect(r.status == 403 && r.message == "blocked by policy" && r.kind == .reject)
+        #expect(r.chosenStatus == 403 && r.message == "blocked by policy" && r.kind == .reject)
         #expect(run.pathDescription == "gate>deny")
         let bare = try graph("nodes:\n  stop:\n    reject: true\n")
         guard case .rejected(let r2) = first(bare).0 else { Issue.record("expected rejection"); return }
-        #expect(r2.status == 429)
+        #expect(r2.chosenStatus == 429)
     }
 
     @Test func customerSupportPaths() throws {

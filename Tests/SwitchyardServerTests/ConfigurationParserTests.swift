@@ -24,6 +24,19 @@ import Testing
         #expect(errors(text) == ["switchyard.yaml:4:5: error: unknown key 'colect_logs' in gateways.default; did you mean 'collect_logs'?"])
     }
 
+    /// The configuration is read by the route files' reader: a key written twice is an error (Yams'
+    /// composer kept the last one silently), and an alias bomb stops at the node budget.
+    @Test func duplicateKeysAndAliasBombsAreRefused() {
+        #expect(errors("storage: memory\nstorage: sqlite:x.sqlite\n") == ["switchyard.yaml:2:1: error: duplicate key 'storage' (first written at line 1); remove one of them"])
+        var bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+        for (i, name) in ["b", "c", "d", "e", "f", "g"].enumerated() {
+            let previous = i == 0 ? "a" : ["b", "c", "d", "e", "f", "g"][i - 1]
+            bomb += "\(name): &\(name) [*\(previous), *\(previous), *\(previous), *\(previous), *\(previous), *\(previous), *\(previous), *\(previous), *\(previous), *\(previous)]\n"
+        }
+        #expect(errors(bomb).first?.contains("more than 200000 values") == true)
+        #expect(errors("") == [] && errors("# nothing\n") == [] && errors("~\n") == [])
+    }
+
     @Test func unknownTopLevelKey() {
         #expect(errors("listen: { host: 0.0.0.0 }\nprovders: {}\n") == ["switchyard.yaml:2:1: error: unknown key 'provders'; did you mean 'providers'?"])
     }

@@ -42,5 +42,12 @@ import Testing
         #expect(ClientAuthentication.bearerValue("sk-1") == "sk-1")
         #expect(ClientAuthentication.bearerValue("Basic dXNlcjpwYXNz") == nil)
         #expect(ClientAuthentication.bearerValue("Bearer ") == nil)
+        #expect(ClientAuthentication.bearerValue("BEARER") == nil)
+        #expect(ClientAuthentication.bearerValue("bEaReR x") == "x")
+        #expect(ClientAuthentication.bearerValue("\t sk-2\t") == "sk-2")
+        #expect(ClientAuthentication.bearerValue("Bearerx y") == nil)
+        #expect(ClientAuthentication.bearerValue("Bearer\tsk-3") == "Bearer\tsk-3")
+        #expect(ClientAuthentication.bearerValue("") == nil && ClientAuthentication.bearerValue("  ") == nil)
+        #expect(ClientAuthentication.bearerValue("Bearer sk-é") == "sk-é")
     }
 }

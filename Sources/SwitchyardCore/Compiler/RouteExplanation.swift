@@ -94,11 +94,9 @@ public enum RouteExplanation {
                 attempt += 1
                 out.append("  \(attempt). \(a.target) (node \(a.nodeName)): \(settings(a, graph: graph))")
             case .rejected(let r):
-                if attempt == 0 {
-                    out.append("  none: rejected with \(r.status) (code \(r.code)) at '\(r.node)': \(r.message)")
-                } else {
-                    out.append("  then: rejected with \(r.status) (code \(r.code)) at '\(r.node)': \(r.message)")
-                }
+                // The kind, not an HTTP status: what a rejection becomes on the wire is the server's (docs/errors.md).
+                let how = r.chosenStatus.map { "reject node, status \($0)" } ?? r.kind.rawValue
+                out.append("  \(attempt == 0 ? "none" : "then"): rejected (\(how)) at '\(r.node)': \(r.message)")
             case .exhausted:
                 out.append(attempt == 0 ? "  none: the route ends without a model" : "  then: the route ends with the last upstream error")
             }

@@ -1,12 +1,18 @@
 import Yams
 
-/// Parses text into a `YNode` tree with bounded size and depth.
-struct YAMLReader {
-    var maxDepth: Int
+/// Parses text into a `YNode` tree with bounded size and depth: the one YAML reader of route files
+/// and the configuration file.
+package struct YAMLReader {
+    package var maxDepth: Int
     /// Upper bound on nodes after alias expansion (a "billion laughs" document stops here).
-    var maxNodes: Int = 200_000
+    package var maxNodes: Int = 200_000
 
-    enum Failure: Error {
+    package init(maxDepth: Int, maxNodes: Int = 200_000) {
+        self.maxDepth = maxDepth
+        self.maxNodes = maxNodes
+    }
+
+    package enum Failure: Error {
         case syntax(SourcePosition, String)
         case duplicateKey(SourcePosition, key: String, first: SourcePosition)
         case tooDeep(SourcePosition)
@@ -14,7 +20,7 @@ struct YAMLReader {
         case empty
     }
 
-    func read(_ text: String) -> Result<YNode, Failure> {
+    package func read(_ text: String) -> Result<YNode, Failure> {
         if let p = Self.excessiveNesting(text, limit: maxDepth) { return .failure(.tooDeep(p)) }
         let root: Node?
         do {

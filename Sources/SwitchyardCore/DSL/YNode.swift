@@ -1,20 +1,20 @@
 /// A YAML (or JSON) document as the compiler sees it: maps keep their key order and every node
 /// keeps its line and column. Scalars are typed by the compiler, not by a YAML resolver, so
 /// `version: 1.10` or `country: NO` mean exactly what they say in the field that reads them.
-struct YNode: Sendable {
-    enum Value: Sendable {
+package struct YNode: Sendable {
+    package enum Value: Sendable {
         case scalar(YScalar)
         case mapping([YPair])
         case sequence([YNode])
     }
-    var value: Value
-    var position: SourcePosition
+    package var value: Value
+    package var position: SourcePosition
 
-    var scalar: YScalar? { if case .scalar(let s) = value { return s }; return nil }
-    var pairs: [YPair]? { if case .mapping(let p) = value { return p }; return nil }
-    var items: [YNode]? { if case .sequence(let i) = value { return i }; return nil }
+    package var scalar: YScalar? { if case .scalar(let s) = value { return s }; return nil }
+    package var pairs: [YPair]? { if case .mapping(let p) = value { return p }; return nil }
+    package var items: [YNode]? { if case .sequence(let i) = value { return i }; return nil }
     /// The text of a scalar; nil for maps and lists.
-    var text: String? { scalar?.text }
+    package var text: String? { scalar?.text }
 
     /// `a map`, `a list`, `the string "x"`, `the number 3`: for "expected ..., found ..." messages.
     var kindDescription: String {
@@ -44,21 +44,24 @@ struct YNode: Sendable {
     }
 }
 
-struct YPair: Sendable {
-    var key: YNode
-    var value: YNode
+package struct YPair: Sendable {
+    package var key: YNode
+    package var value: YNode
     /// The key's text ("" for a non-scalar key).
-    var name: String { key.text ?? "" }
+    package var name: String { key.text ?? "" }
 }
 
-struct YScalar: Sendable {
-    enum Style: Sendable { case plain, singleQuoted, doubleQuoted, literal, folded }
-    var text: String
-    var style: Style
+package struct YScalar: Sendable {
+    package enum Style: Sendable { case plain, singleQuoted, doubleQuoted, literal, folded }
+    package var text: String
+    package var style: Style
     /// A tag written in the file (`!foo`): in a condition it means an unquoted leading `!`.
     var explicitTag: String? = nil
 
     var isQuoted: Bool { style != .plain }
+
+    /// An unquoted empty value, `~` or `null`.
+    package var isNull: Bool { style == .plain && ["", "~", "null", "Null", "NULL"].contains(text) }
 
     /// JSON typing of a scalar: only plain scalars can be null, booleans or numbers.
     var typed: JSONValue {

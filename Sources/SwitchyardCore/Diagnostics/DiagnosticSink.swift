@@ -20,9 +20,9 @@ struct DiagnosticSink {
 }
 
 /// A 1-based line and column inside the file being compiled.
-struct SourcePosition: Sendable, Hashable, Comparable {
-    var line: Int
-    var column: Int
-    static let start = SourcePosition(line: 1, column: 1)
-    static func < (a: SourcePosition, b: SourcePosition) -> Bool { (a.line, a.column) < (b.line, b.column) }
+package struct SourcePosition: Sendable, Hashable, Comparable {
+    package var line: Int
+    package var column: Int
+    package static let start = SourcePosition(line: 1, column: 1)
+    package static func < (a: SourcePosition, b: SourcePosition) -> Bool { (a.line, a.column) < (b.line, b.column) }
 }

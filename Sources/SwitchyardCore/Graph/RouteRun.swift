@@ -90,7 +90,7 @@ public struct RouteRun: Sendable {
                     if isReject(r.exceeded) {
                         visited.append(r.exceeded)
                         return .rejected(RouteRejection(
-                            node: node.name, kind: .rateLimit, status: 429, code: 2041, retryAfter: retryAfter,
+                            node: node.name, kind: .rateLimit, retryAfter: retryAfter,
                             message: "Route '\(graph.name)' rate limit '\(node.name)' exceeded: \(Self.format(r.limit)) requests per \(DurationText.format(r.window)) for key '\(LimitKeyText.display(keyValue))'"))
                     }
                     index = r.exceeded
@@ -116,7 +116,7 @@ public struct RouteRun: Sendable {
                     if isReject(b.exceeded) {
                         visited.append(b.exceeded)
                         return .rejected(RouteRejection(
-                            node: node.name, kind: .budget, status: 429, code: 2041, retryAfter: retryAfter,
+                            node: node.name, kind: .budget, retryAfter: retryAfter,
                             message: "Route '\(graph.name)' budget '\(node.name)' exceeded: $\(Self.format(b.limit)) per \(DurationText.format(b.window)) for key '\(LimitKeyText.display(keyValue))'"))
                     }
                     index = b.exceeded
@@ -167,7 +167,7 @@ public struct RouteRun: Sendable {
             case .reject(let r):
                 trace?.append(.reject(node: node.name, status: r.status))
                 return .rejected(RouteRejection(
-                    node: node.name, kind: .reject, status: r.status, code: 2041, retryAfter: nil,
+                    node: node.name, kind: .reject, chosenStatus: r.status, retryAfter: nil,
                     message: r.message ?? "Route '\(graph.name)' rejected the request at '\(node.name)'"))
             }
         }
@@ -182,7 +182,7 @@ public struct RouteRun: Sendable {
     /// A new key refused because the limit store is full (fail closed, as if exceeded).
     static func tooManyKeys(graph: String, node: String, kind: RouteRejection.Kind, keyValue: String, retryAfter: Seconds) -> RouteRejection {
         RouteRejection(
-            node: node, kind: kind, status: 429, code: 2041, retryAfter: retryAfter,
+            node: node, kind: kind, retryAfter: retryAfter,
             message: "Route '\(graph)' \(kind.rawValue) '\(node)' refused key '\(LimitKeyText.display(keyValue))': the limit has too many distinct keys (limits.max_limit_keys)")
     }
 
@@ -232,14 +232,24 @@ public struct RouteAttempt: Sendable {
     public var gateKey: TargetKey? = nil
 }
 
+/// A route ended the request itself: a limit or budget refused it, or it reached a `reject` node.
+/// What that becomes on the wire (status, error code) is the server's decision.
 public struct RouteRejection: Sendable, Error {
     public enum Kind: String, Sendable { case rateLimit = "rate limit", budget, reject, unavailable }
     public let node: String
     public let kind: Kind
-    public let status: Int
-    public let code: Int
+    /// The status a `reject` node names; nil for limits and budgets.
+    public let chosenStatus: Int?
     public let retryAfter: Seconds?
     public let message: String
+
+    public init(node: String, kind: Kind, chosenStatus: Int? = nil, retryAfter: Seconds?, message: String) {
+        self.node = node
+        self.kind = kind
+        self.chosenStatus = chosenStatus
+        self.retryAfter = retryAfter
+        self.message = message
+    }
 }
 
 public enum TraceEvent: Sendable {

@@ -69,33 +69,6 @@ final class GatewayState: Sendable {
             throw .gatewayRateLimited(name, limit: rate.limit, window: DurationText.format(rate.per), retryAfter: max(1, Int(retryAfter.rounded(.up))))
         }
     }
-
-    /// Built only when the info level is on (`Logger.info` takes it as an autoclosure).
-    private func requestMetadata(_ record: RequestRecord, status: Int, usage: Usage?, note: String?) -> Logger.Metadata {
-        var metadata: Logger.Metadata = Dictionary(minimumCapacity: 12)
-        metadata["status"] = .stringConvertible(status)
-        metadata["duration_ms"] = .stringConvertible(record.elapsedMilliseconds)
-        metadata["log_id"] = .string(record.logID)
-        if let provider = record.provider { metadata["provider"] = .string(provider) }
-        if let model = record.model { metadata["model"] = .string(model) }
-        if let gateway = record.gateway { metadata["gateway"] = .string(gateway) }
-        if let account = record.account { metadata["account"] = .string(account) }
-        if let route = record.route { metadata["route"] = .string(route) }
-        if let path = record.routePath { metadata["route_path"] = .string(path) }
-        if let usage {
-            metadata["prompt_tokens"] = .stringConvertible(usage.promptTokens)
-            metadata["completion_tokens"] = .stringConvertible(usage.completionTokens)
-        }
-        if let note { metadata["note"] = .string(current.redactor.adding(record.observation.snapshot.requestSecrets).redact(note)) }
-        return metadata
-    }
-
-    /// One info line per request, with no secrets: key-like query parameters are redacted.
-    func logRequest(_ record: RequestRecord, status: Int, usage: Usage? = nil, note: String? = nil) {
-        record.observation.logged(status: status, usage: usage, note: note)
-        logger.info("\(record.method) \(RequestRecord.redact(record.uri))", metadata: requestMetadata(record, status: status, usage: usage, note: note))
-        metrics.record(endpoint: record.endpoint, provider: record.provider, status: status, duration: ContinuousClock.now - record.start, usage: usage)
-    }
 }
 
 /// What the log line of one request says; filled in as the request is understood.

@@ -1,7 +1,6 @@
 import Foundation
 import SwitchyardCore
 import SwitchyardProviders
-import Yams
 
 /// The configuration file had errors; each is `path:line:column: error: message`.
 public struct ConfigurationError: Error, Sendable, CustomStringConvertible {
@@ -26,16 +25,13 @@ public enum ConfigurationParser {
 
     public static func parse(_ text: String, path: String = "switchyard.yaml", environment: [String: String]) throws(ConfigurationError) -> GatewayConfiguration {
         var reader = Reader(path: path, environment: environment)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            throw ConfigurationError(diagnostics: [reader.syntaxDiagnostic(error)])
-        } catch {
-            throw ConfigurationError(diagnostics: [Diagnostic(.error, at: SourceLocation(path: path, line: 1, column: 1), "\(error)")])
-        }
         var configuration = GatewayConfiguration()
-        if let root { reader.read(root, into: &configuration) }
+        // The route files' reader: bounded depth and size, duplicate keys refused, scalars untyped.
+        switch YAMLReader(maxDepth: 32).read(text) {
+        case .success(let root): reader.read(root, into: &configuration)
+        case .failure(.empty): break
+        case .failure(let failure): throw ConfigurationError(diagnostics: [reader.syntaxDiagnostic(failure)])
+        }
         if !reader.diagnostics.isEmpty { throw ConfigurationError(diagnostics: reader.diagnostics) }
         return configuration
     }
@@ -51,34 +47,42 @@ private struct Reader {
         self.environment = environment
     }
 
-    func location(_ node: Node) -> SourceLocation {
-        SourceLocation(path: path, line: node.mark?.line ?? 1, column: node.mark?.column ?? 1)
+    func location(_ node: YNode) -> SourceLocation {
+        SourceLocation(path: path, line: node.position.line, column: node.position.column)
     }
 
-    mutating func error(_ node: Node, _ message: String, suggestion: String? = nil) {
+    mutating func error(_ node: YNode, _ message: String, suggestion: String? = nil) {
         diagnostics.append(Diagnostic(.error, at: location(node), message, suggestion: suggestion))
     }
 
-    func syntaxDiagnostic(_ error: YamlError) -> Diagnostic {
-        switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
-            return Diagnostic(.error, at: SourceLocation(path: path, line: mark.line, column: mark.column), "invalid YAML: \(problem)")
-        default:
-            return Diagnostic(.error, at: SourceLocation(path: path, line: 1, column: 1), "invalid YAML: \(error)")
+    func syntaxDiagnostic(_ failure: YAMLReader.Failure) -> Diagnostic {
+        func at(_ p: SourcePosition) -> SourceLocation { SourceLocation(path: path, line: p.line, column: p.column) }
+        switch failure {
+        case .syntax(let p, let problem):
+            return Diagnostic(.error, at: at(p), "invalid YAML: \(problem)")
+        case .duplicateKey(let p, let key, let first):
+            return Diagnostic(.error, at: at(p), "duplicate key '\(key)' (first written at line \(first.line))", suggestion: "remove one of them")
+        case .tooDeep(let p):
+            return Diagnostic(.error, at: at(p), "the document nests more than 32 levels deep")
+        case .tooManyNodes:
+            return Diagnostic(.error, at: at(.start), "the document expands to more than 200000 values (check its YAML aliases)")
+        case .empty:
+            return Diagnostic(.error, at: at(.start), "the file is empty")
         }
     }
 
     // MARK: Shapes
 
     /// The entries of a mapping, checking keys against `allowed` (nil = any key).
-    mutating func mapping(_ node: Node, at keyPath: String, allowed: [String]?) -> [(key: String, keyNode: Node, value: Node)] {
-        guard case .mapping(let mapping) = node else {
+    mutating func mapping(_ node: YNode, at keyPath: String, allowed: [String]?) -> [(key: String, keyNode: YNode, value: YNode)] {
+        guard case .mapping(let mapping) = node.value else {
             error(node, "'\(keyPath)' must be a mapping, found \(describe(node))")
             return []
         }
-        var entries: [(String, Node, Node)] = []
-        for (keyNode, value) in mapping {
-            guard let key = keyNode.scalar?.string else {
+        var entries: [(String, YNode, YNode)] = []
+        for pair in mapping {
+            let (keyNode, value) = (pair.key, pair.value)
+            guard let key = keyNode.scalar?.text else {
                 error(keyNode, "keys in \(keyPath) must be strings")
                 continue
             }
@@ -92,25 +96,24 @@ private struct Reader {
         return entries
     }
 
-    func describe(_ node: Node) -> String {
-        switch node {
-        case .scalar(let s): s.string.isEmpty ? "an empty value" : "'\(s.string)'"
+    func describe(_ node: YNode) -> String {
+        switch node.value {
+        case .scalar(let s): s.text.isEmpty ? "an empty value" : "'\(s.text)'"
         case .mapping: "a mapping"
         case .sequence: "a list"
-        case .alias: "an alias"
         }
     }
 
     /// A scalar with `${VAR}` replaced.
-    mutating func string(_ node: Node, at keyPath: String) -> String? {
-        guard case .scalar(let scalar) = node else {
+    mutating func string(_ node: YNode, at keyPath: String) -> String? {
+        guard case .scalar(let scalar) = node.value else {
             error(node, "'\(keyPath)' must be a string, found \(describe(node))")
             return nil
         }
-        return substitute(scalar.string, node: node, keyPath: keyPath)
+        return substitute(scalar.text, node: node, keyPath: keyPath)
     }
 
-    mutating func substitute(_ text: String, node: Node, keyPath: String) -> String? {
+    mutating func substitute(_ text: String, node: YNode, keyPath: String) -> String? {
         guard text.contains("${") else { return text }
         var out = ""
         var rest = Substring(text)
@@ -145,7 +148,7 @@ private struct Reader {
         return ok ? out : nil
     }
 
-    mutating func bool(_ node: Node, at keyPath: String) -> Bool? {
+    mutating func bool(_ node: YNode, at keyPath: String) -> Bool? {
         guard let s = string(node, at: keyPath) else { return nil }
         guard let b = BooleanText.parse(s) else {
             error(node, "'\(keyPath)' must be true or false, found '\(s)'")
@@ -154,7 +157,7 @@ private struct Reader {
         return b
     }
 
-    mutating func int(_ node: Node, at keyPath: String, minimum: Int = 0, maximum: Int = Int(Int32.max)) -> Int? {
+    mutating func int(_ node: YNode, at keyPath: String, minimum: Int = 0, maximum: Int = Int(Int32.max)) -> Int? {
         guard let s = string(node, at: keyPath) else { return nil }
         guard let v = Int(s.replacingOccurrences(of: "_", with: "")), v >= minimum, v <= maximum else {
             error(node, "'\(keyPath)' must be a whole number from \(minimum) to \(maximum), found '\(s)'")
@@ -164,7 +167,7 @@ private struct Reader {
     }
 
     /// A duration from 1 ms (0 with `allowZero`) to 7 days, as a `Duration`.
-    mutating func boundedDuration(_ node: Node, at keyPath: String, allowZero: Bool = false) -> Duration? {
+    mutating func boundedDuration(_ node: YNode, at keyPath: String, allowZero: Bool = false) -> Duration? {
         guard let d = duration(node, at: keyPath, allowZero: allowZero) else { return nil }
         guard d <= 7 * 86400, allowZero || d >= 0.001 else {
             error(node, "'\(keyPath)' must be from \(allowZero ? "0" : "1ms") to 7d")
@@ -173,7 +176,7 @@ private struct Reader {
         return .milliseconds(Int64((d * 1000).rounded()))
     }
 
-    mutating func double(_ node: Node, at keyPath: String) -> Double? {
+    mutating func double(_ node: YNode, at keyPath: String) -> Double? {
         guard let s = string(node, at: keyPath) else { return nil }
         guard let v = Double(s), v >= 0, v.isFinite else {
             error(node, "'\(keyPath)' must be a non-negative number, found '\(s)'")
@@ -183,7 +186,7 @@ private struct Reader {
     }
 
     /// Seconds as a number or a duration (`5m`); `allowZero` accepts `0`.
-    mutating func duration(_ node: Node, at keyPath: String, allowZero: Bool) -> Seconds? {
+    mutating func duration(_ node: YNode, at keyPath: String, allowZero: Bool) -> Seconds? {
         guard let s = string(node, at: keyPath) else { return nil }
         if let n = Double(s), n >= 0, n <= DurationText.maxSeconds, allowZero || n > 0 { return n }
         if let d = DurationText.parse(s), d <= DurationText.maxSeconds { return d }
@@ -191,9 +194,9 @@ private struct Reader {
         return nil
     }
 
-    mutating func stringList(_ node: Node, at keyPath: String) -> [String]? {
-        if case .scalar = node, let one = string(node, at: keyPath) { return [one] }
-        guard case .sequence(let seq) = node else {
+    mutating func stringList(_ node: YNode, at keyPath: String) -> [String]? {
+        if case .scalar = node.value, let one = string(node, at: keyPath) { return [one] }
+        guard case .sequence(let seq) = node.value else {
             error(node, "'\(keyPath)' must be a list of strings, found \(describe(node))")
             return nil
         }
@@ -206,8 +209,8 @@ private struct Reader {
 
     // MARK: Sections
 
-    mutating func read(_ root: Node, into c: inout GatewayConfiguration) {
-        if case .scalar(let s) = root, s.string.isEmpty { return }
+    mutating func read(_ root: YNode, into c: inout GatewayConfiguration) {
+        if let s = root.scalar, s.isNull { return }
         for (key, _, value) in mapping(root, at: "", allowed: ["listen", "routes", "storage", "gateways", "providers", "pricing", "limits", "admin", "logs", "cache", "metrics"]) {
             switch key {
             case "listen":
@@ -247,7 +250,7 @@ private struct Reader {
                         let d = double(n, at: "pricing.\(model).\(k)")
                         switch k { case "input": input = d; case "output": output = d; default: cached = d }
                     }
-                    if case .mapping = v {
+                    if case .mapping = v.value {
                         guard let input, let output else {
                             error(v, "pricing.\(model) needs both 'input' and 'output' (USD per million tokens)")
                             continue
@@ -296,7 +299,7 @@ private struct Reader {
     }
 
     /// `admin: { token }`, `logs: { retention: { max_rows, max_age }, flush_interval, queue_capacity, max_payload_bytes }`, `cache: { max_bytes }`.
-    mutating func controls(_ section: String, _ node: Node, into c: inout ControlsConfiguration) {
+    mutating func controls(_ section: String, _ node: YNode, into c: inout ControlsConfiguration) {
         switch section {
         case "admin":
             for (k, _, v) in mapping(node, at: "admin", allowed: ["token"]) where k == "token" {
@@ -327,9 +330,9 @@ private struct Reader {
         }
     }
 
-    mutating func gateway(_ node: Node, at keyPath: String) -> GatewayConfiguration.Gateway {
+    mutating func gateway(_ node: YNode, at keyPath: String) -> GatewayConfiguration.Gateway {
         var g = GatewayConfiguration.Gateway()
-        if case .scalar(let s) = node, s.string.isEmpty || s.tag.description.hasSuffix("null") { return g }
+        if let s = node.scalar, s.isNull { return g }
         for (k, _, v) in mapping(node, at: keyPath, allowed: ["authentication", "tokens", "collect_logs", "cache", "rate_limit"]) {
             switch k {
             case "authentication": if let b = bool(v, at: "\(keyPath).authentication") { g.authentication = b }
@@ -353,7 +356,7 @@ private struct Reader {
                         }
                     }
                 }
-                if case .mapping = v {
+                if case .mapping = v.value {
                     if let limit, let per {
                         g.rateLimit = .init(limit: limit, per: per, technique: technique)
                     } else {
@@ -369,10 +372,10 @@ private struct Reader {
         return g
     }
 
-    mutating func provider(_ slug: String, keyNode: Node, _ node: Node) -> ProviderSettings? {
+    mutating func provider(_ slug: String, keyNode: YNode, _ node: YNode) -> ProviderSettings? {
         let keyPath = "providers.\(slug)"
         var s = ProviderSettings()
-        var kindNode: Node?
+        var kindNode: YNode?
         let azureKeys = slug == "azure-openai" ? ["resource", "deployment", "api_version"] : []
         for (k, _, v) in mapping(node, at: keyPath, allowed: ["kind", "base_url", "keys"] + azureKeys) {
             switch k {
@@ -394,7 +397,7 @@ private struct Reader {
                 }
             case "keys":
                 var keys: [String: String] = [:]
-                if case .scalar = v, let one = string(v, at: "\(keyPath).keys") {
+                if case .scalar = v.value, let one = string(v, at: "\(keyPath).keys") {
                     keys["default"] = one
                 } else {
                     for (alias, _, kv) in mapping(v, at: "\(keyPath).keys", allowed: nil) {
@@ -430,7 +433,7 @@ private struct Reader {
             if s.kind != nil, s.kind != .openAICompatible {
                 error(kindNode!, "custom provider '\(slug)' must have kind openai-compatible")
             }
-            if s.baseURL == nil, case .mapping = node {
+            if s.baseURL == nil, case .mapping = node.value {
                 error(keyNode, "custom provider '\(slug)' needs a base_url")
             }
         }

@@ -75,27 +75,27 @@ extension GatewayControls {
 
     /// The compat scope: the credential is the client's own key, else the stored key the alias names.
     static func compatScope(
-        endpoint: String, body: ByteBuffer, metadata: [String: JSONValue], auth: ClientAuthentication, request: Request, providers: ProviderTable
+        endpoint: String, request: CompatRequest, metadata: [String: JSONValue], admitted: GatewayRequest, providers: ProviderTable
     ) -> CacheScope {
-        let model = (try? JSONObjectBody(bytes: Array(body.readableBytesView)))?.value("model")?.stringValue
-        let alias = request.headers[.cfAigByokAlias].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
         let credential: String
-        if let bearer = auth.clientBearer {
+        if let bearer = admitted.auth.clientBearer {
             credential = "client:" + bearer
         } else {
-            let provider = model.flatMap(ModelTarget.init).flatMap { providers.provider(slug: $0.provider) }
-            credential = "stored:\(alias):" + (provider?.keys[alias] ?? "")
+            let provider = providers.provider(slug: request.target.provider)
+            credential = "stored:\(admitted.options.keyAlias):" + (provider?.keys[admitted.options.keyAlias] ?? "")
         }
         // A dynamic route may branch on metadata: requests that could take another path do not share entries.
-        let variant = model?.hasPrefix("dynamic/") == true ? JSONValue.object(metadata).canonicalJSON : ""
-        return CacheScope(target: "compat", path: endpoint, model: model, credential: credential + "\n" + variant)
+        let variant = request.target.provider == "dynamic" ? JSONValue.object(metadata).canonicalJSON : ""
+        return CacheScope(target: "compat", path: endpoint, model: request.model, credential: credential + "\n" + variant)
     }
 
     /// Every provider credential header, sorted (the key must not depend on the order they came in).
     private static let credentialHeaderNames = UpstreamProvider.credentialHeaders.sorted().map { ($0, HTTPField.Name($0)!) }
 
     /// The passthrough scope: the path with its query, and the client's credential headers or the stored key.
-    static func passthroughScope(provider: UpstreamProvider, request: Request, body: ByteBuffer, auth: ClientAuthentication) -> CacheScope {
+    static func passthroughScope(provider: UpstreamProvider, admitted: GatewayRequest, model: String?) -> CacheScope {
+        let request = admitted.head
+        let auth = admitted.auth
         var credential = ""
         for (name, field) in Self.credentialHeaderNames {
             guard let value = request.headers[field] else { continue }
@@ -104,47 +104,40 @@ extension GatewayControls {
             credential += "\(name)=\(value)\n"
         }
         if credential.isEmpty, !request.uri.string.contains("key=") {
-            let alias = request.headers[.cfAigByokAlias].flatMap { $0.isEmpty ? nil : $0 } ?? "default"
+            let alias = admitted.options.keyAlias
             credential = "stored:\(alias):" + (provider.keys[alias] ?? "")
         }
-        return CacheScope(
-            target: provider.slug, path: request.uri.string, model: PassthroughHandler.model(in: body), credential: credential
-        )
+        return CacheScope(target: provider.slug, path: request.uri.string, model: model, credential: credential)
     }
 
     /// Runs `handler` behind the response cache. Hits are answered here (no provider call, no
     /// route budget or limit) and logged with `cached: true`; a miss leads or joins the flight for
     /// its key; a successful (2xx) answer is stored once its body has been sent completely.
     func cached(
-        _ request: Request, gatewayName: String, gateway: GatewayState.Gateway, state: GatewayState, record: inout RequestRecord,
-        scope makeScope: (_ body: ByteBuffer, _ metadata: [String: JSONValue]) -> CacheScope,
-        _ handler: (Request, inout RequestRecord) async throws -> Response
+        _ admitted: GatewayRequest, record: inout RequestRecord, scope: @autoclosure () -> CacheScope,
+        _ handler: (inout RequestRecord) async throws -> Response
     ) async throws -> Response {
-        try begin(request, record: record)
-        let policy = try CachePolicy(headers: request.headers, gatewayTTL: gateway.settings.cacheTTL)
-        var request = request
-        let body = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
-        record.observation.update { $0.requestBody = body }
-        guard policy.ttl > 0, request.method == .post else {
-            return try await handler(request, &record)
+        let policy = try CachePolicy(headers: admitted.head.headers, gatewayTTL: admitted.gateway.settings.cacheTTL)
+        guard policy.ttl > 0, admitted.head.method == .post else {
+            return try await handler(&record)
         }
-        let key = Self.cacheKey(gateway: gatewayName, scope: makeScope(body, record.observation.metadata), body: body, customKey: policy.customKey)
+        let key = Self.cacheKey(gateway: admitted.gatewayName, scope: scope(), body: admitted.body, customKey: policy.customKey)
         let now = self.now()
         let lookup: ResponseCache.Lookup = policy.skip ? .lead(ResponseCache.Flight()) : cache.lookup(key, now: now)
         switch lookup {
         case .hit(let entry):
-            return hit(entry, state: state, record: &record)
+            return hit(entry, record: &record)
         case .wait(let flight):
             if let entry = await flight.wait(timeout: followerTimeout) {
-                return hit(entry, state: state, record: &record)
+                return hit(entry, record: &record)
             }
             record.observation.update { $0.cacheStatus = .miss }
-            return try await handler(request, &record)
+            return try await handler(&record)
         case .lead(let flight):
             record.observation.update { $0.cacheStatus = .miss }
             let response: Response
             do {
-                response = try await handler(request, &record)
+                response = try await handler(&record)
             } catch {
                 cache.complete(key, flight: flight, entry: nil)
                 throw error
@@ -157,7 +150,7 @@ extension GatewayControls {
         }
     }
 
-    private func hit(_ entry: ResponseCache.Entry, state: GatewayState, record: inout RequestRecord) -> Response {
+    private func hit(_ entry: ResponseCache.Entry, record: inout RequestRecord) -> Response {
         record.provider = entry.provider
         record.model = entry.model
         record.step = entry.step
@@ -176,7 +169,7 @@ extension GatewayControls {
             headers[field.name] = field.value
         }
         headers[.cfAigCacheStatus] = "HIT"
-        state.logRequest(record, status: entry.status, usage: entry.usage, note: "cache hit")
+        record.observation.answered(note: "cache hit")
         return record.observation.bufferedResponse(status: .init(code: entry.status), headers: headers, body: entry.body)
     }
 

@@ -9,7 +9,6 @@ import SwitchyardProviders
 /// body wrapper see the same values. Written a few times per request; no lock held across an await.
 final class RequestObservation: Sendable {
     struct State: Sendable {
-        var status: Int?
         var usage: Usage?
         var note: String?
         var cached = false
@@ -30,6 +29,7 @@ final class RequestObservation: Sendable {
     enum CacheStatus: Sendable { case hit, miss }
 
     private let state = Mutex(State())
+    private let ended = Atomic(false)
 
     init() {}
 
@@ -37,16 +37,21 @@ final class RequestObservation: Sendable {
 
     func update(_ body: (inout State) -> Void) { state.withLock { body(&$0) } }
 
-    /// Called by `GatewayState.logRequest`: the final status and usage of the request.
-    func logged(status: Int, usage: Usage?, note: String?) {
+    /// The handler's account of its answer: the usage it read and a note for the log line (an
+    /// early end, a cache hit). The status is the response's, decided where the request ends.
+    func answered(usage: Usage? = nil, note: String? = nil) {
         state.withLock {
-            $0.status = status
             if let usage { $0.usage = usage }
             if let note { $0.note = note }
         }
     }
 
-    /// The handler is about to call the provider: the rest of the request's time is upstream time.
+    /// True the first time only: `GatewayControls.finish` ends each request exactly once, whichever
+    /// of its paths (answer written, stream cut, response dropped, task cancelled) gets there first.
+    func end() -> Bool {
+        ended.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged
+    }
+
     /// A response whose whole body is in memory. Recorded here, `GatewayControls` observes,
     /// redacts and caches it at once and leaves the response as Hummingbird writes it fastest (head,
     /// body and end in one write) instead of wrapping its body in a closure. Every handler's
@@ -73,6 +78,7 @@ final class RequestObservation: Sendable {
         return metadata
     }
 
+    /// The handler is about to call the provider: the rest of the request's time is upstream time.
     func upstreamStarted() {
         state.withLock { if $0.upstreamStart == nil { $0.upstreamStart = .now } }
     }

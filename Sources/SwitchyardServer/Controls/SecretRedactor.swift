@@ -87,10 +87,12 @@ struct SecretRedactor: Sendable {
         }
     }
 
+    /// `s` without leading and trailing spaces and tabs.
     static func trimmingBlanks(_ s: String) -> String {
-        let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = s.firstIndex(where: { !blank($0) }), let last = s.lastIndex(where: { !blank($0) }) else { return "" }
-        return first == s.startIndex && last == s.index(before: s.endIndex) ? s : String(s[first...last])
+        let u = s.utf8
+        let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+        guard let first = u.firstIndex(where: { !blank($0) }), let last = u.lastIndex(where: { !blank($0) }) else { return "" }
+        return first == u.startIndex && last == u.index(before: u.endIndex) ? s : String(Substring(u[first...last]))
     }
 
     private static let credentialHeaderNames = ["authorization", "cf-aig-authorization", "x-api-key", "x-goog-api-key", "api-key"].map { HTTPField.Name($0)! }

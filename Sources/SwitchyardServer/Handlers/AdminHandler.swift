@@ -120,7 +120,6 @@ struct AdminHandler {
     func json(_ value: JSONValue, record: RequestRecord) -> Response {
         var headers = record.headers()
         headers[.contentType] = "application/json"
-        state.logRequest(record, status: 200)
         return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: value.canonicalJSON)))
     }
 }

@@ -14,38 +14,15 @@ struct CompatHandler {
 
     static let ownHeaders: Set<String> = PassthroughHandler.credentialHeaders.union(["content-type", "accept-encoding"])
 
-    func complete(_ request: Request, operation: UpstreamOperation, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
-        let options = try RequestOptions(headers: request.headers)
-        var request = request
-        let buffer = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
-        let body: JSONObjectBody
-        do {
-            body = try JSONObjectBody(bytes: Array(buffer.readableBytesView))
-        } catch {
-            throw GatewayError.invalidRequest("request body is not a JSON object: \(error)")
-        }
-        guard let modelValue = body.value("model") else {
-            throw GatewayError.invalidRequest("'model' is required, as provider/model (for example openai/gpt-5.2) or dynamic/<route>")
-        }
-        guard let model = modelValue.stringValue else {
-            throw GatewayError.invalidRequest("'model' must be a string, found \(modelValue.typeName)")
-        }
-        // Echoed in `cf-aig-model` and stored with every log record: no provider's model id comes close.
-        guard model.utf8.count <= Self.maxModelBytes else {
-            throw GatewayError.invalidRequest("'model' is \(model.utf8.count) bytes long; the limit is \(Self.maxModelBytes)")
-        }
-        var stream = false
-        if let s = body.value("stream") {
-            switch s {
-            case .bool(let b): stream = b
-            case .null: break
-            default: throw GatewayError.invalidRequest("'stream' must be a boolean, found \(s.typeName)")
-            }
-        }
-        if operation == .embeddings { stream = false }
-        guard let target = ModelTarget(model) else {
-            throw GatewayError.invalidRequest("'model' must be provider/model (for example openai/gpt-5.2) or dynamic/<route>, got '\(GatewayError.shown(model))'")
-        }
+    func complete(_ compat: CompatRequest, record: inout RequestRecord) async throws -> Response {
+        let admitted = compat.admitted
+        let request = admitted.head
+        let options = admitted.options
+        let target = compat.target
+        let model = compat.model
+        let body = compat.body
+        let operation = compat.operation
+        let stream = compat.stream
         record.model = target.model
         var routePlan: RouteAttemptPlan?
         var fixedPlan: FixedAttempts?
@@ -66,15 +43,8 @@ struct CompatHandler {
             fixedPlan = FixedAttempts([DispatchAttempt(provider: provider, model: target.model, timeout: nil, retries: options.retries, backoff: options.backoff)])
         }
 
-        let credential: Credential = auth.clientBearer.map(Credential.clientKey) ?? .stored(alias: options.keyAlias)
-        let connectionListed = HeaderPolicy.connectionTokens(request.headers[.connection])
-        var forwarded: [(String, String)] = []
-        for field in request.headers {
-            let name = field.name.canonicalName
-            if HeaderPolicy.forwardsRequestHeader(name, connectionListed: connectionListed), !Self.ownHeaders.contains(name) {
-                forwarded.append((name, field.value))
-            }
-        }
+        let credential: Credential = admitted.auth.clientBearer.map(Credential.clientKey) ?? .stored(alias: options.keyAlias)
+        let forwarded = admitted.forwardedHeaders(withholding: Self.ownHeaders)
         let dispatchRequest = DispatchRequest(operation: operation, body: body, stream: stream, headers: forwarded, credential: credential, timeout: options.timeout)
         record.observation.upstreamStarted()
         let outcome: DispatchOutcome
@@ -110,26 +80,19 @@ struct CompatHandler {
         switch outcome.body {
         case .buffered(let buffer):
             if headers[.contentType] == nil { headers[.contentType] = "application/json" }
-            state.logRequest(record, status: outcome.status, usage: outcome.usage.usage)
+            record.observation.answered(usage: outcome.usage.usage)
             settlement?.settle(target: ModelTarget(provider: outcome.provider, model: outcome.model), usage: outcome.usage.usage, answered: (200..<300).contains(outcome.status))
             return record.observation.bufferedResponse(status: status, headers: headers, body: buffer)
         case .stream(let events):
             headers[.contentType] = "text/event-stream"
             headers[.cacheControl] = "no-cache"
             headers[.xAccelBuffering] = "no"
-            let finalRecord = record
-            let state = self.state
+            let observation = record.observation
             let target = ModelTarget(provider: outcome.provider, model: outcome.model)
             let settlement = settlement
             return StreamingAnswer.response(status: status, headers: headers, chunks: events, watching: request) { end in
-                switch end {
-                case .completed:
-                    state.logRequest(finalRecord, status: outcome.status, usage: outcome.usage.usage)
-                case .failed:
-                    state.logRequest(finalRecord, status: outcome.status, usage: outcome.usage.usage, note: "stream ended early: client went away")
-                case .abandoned:
-                    state.logRequest(finalRecord, status: 499, usage: outcome.usage.usage, note: GatewayControls.abandonedNote)
-                }
+                // The usage the translator read, once the last event has passed.
+                observation.answered(usage: outcome.usage.usage, note: end.isCompleted ? nil : "stream ended early: client went away")
                 // An abandoned or cut stream's upstream cost is unknown: its estimate stays reserved as spent.
                 settlement?.settle(target: target, usage: outcome.usage.usage, answered: true)
             }
@@ -137,7 +100,7 @@ struct CompatHandler {
     }
 
     /// The models of every provider with a key, as `provider/model`, then the dynamic routes.
-    func models(_ request: Request, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
+    func models(_ admitted: GatewayRequest, record: inout RequestRecord) async throws -> Response {
         let providers = state.providers.providers.filter { !$0.keys.isEmpty || ($0.isCustom && $0.configurationProblem == nil) }
         let dispatcher = state.dispatcher
         let logger = state.logger
@@ -166,7 +129,53 @@ struct CompatHandler {
         let body = JSONValue.object(["object": .string("list"), "data": .array(lists + routes)])
         var headers = record.headers()
         headers[.contentType] = "application/json"
-        state.logRequest(record, status: 200)
         return record.observation.bufferedResponse(status: .ok, headers: headers, body: ByteBuffer(string: body.canonicalJSON))
+    }
+}
+
+/// A compat chat or embeddings request, parsed once: its body as a JSON object, `model` (as
+/// `provider/model` or `dynamic/route`) and `stream` checked. The cache key, the route's facts and
+/// the adapters all read this value.
+struct CompatRequest: Sendable {
+    let admitted: GatewayRequest
+    let operation: UpstreamOperation
+    let body: JSONObjectBody
+    /// `model` as the client wrote it.
+    let model: String
+    let target: ModelTarget
+    let stream: Bool
+
+    init(_ admitted: GatewayRequest, operation: UpstreamOperation) throws(GatewayError) {
+        self.admitted = admitted
+        self.operation = operation
+        do {
+            body = try JSONObjectBody(bytes: Array(admitted.body.readableBytesView))
+        } catch {
+            throw .invalidRequest("request body is not a JSON object: \(error)")
+        }
+        guard let modelValue = body.value("model") else {
+            throw .invalidRequest("'model' is required, as provider/model (for example openai/gpt-5.2) or dynamic/<route>")
+        }
+        guard let model = modelValue.stringValue else {
+            throw .invalidRequest("'model' must be a string, found \(modelValue.typeName)")
+        }
+        // Echoed in `cf-aig-model` and stored with every log record: no provider's model id comes close.
+        guard model.utf8.count <= CompatHandler.maxModelBytes else {
+            throw .invalidRequest("'model' is \(model.utf8.count) bytes long; the limit is \(CompatHandler.maxModelBytes)")
+        }
+        var stream = false
+        if let s = body.value("stream") {
+            switch s {
+            case .bool(let b): stream = b
+            case .null: break
+            default: throw .invalidRequest("'stream' must be a boolean, found \(s.typeName)")
+            }
+        }
+        self.stream = operation == .embeddings ? false : stream
+        guard let target = ModelTarget(model) else {
+            throw .invalidRequest("'model' must be provider/model (for example openai/gpt-5.2) or dynamic/<route>, got '\(GatewayError.shown(model))'")
+        }
+        self.model = model
+        self.target = target
     }
 }

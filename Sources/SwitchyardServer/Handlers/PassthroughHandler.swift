@@ -15,11 +15,12 @@ struct PassthroughHandler {
     static let credentialHeaders: Set<String> = UpstreamProvider.credentialHeaders
     static let bufferedAnswerLimit = 1 << 20
 
-    func forward(_ request: Request, provider: UpstreamProvider, rest: String, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
-        let options = try RequestOptions(headers: request.headers)
+    func forward(_ admitted: GatewayRequest, provider: UpstreamProvider, rest: String, model: String?, record: inout RequestRecord) async throws -> Response {
+        let request = admitted.head
+        let auth = admitted.auth
+        let options = admitted.options
+        let body = admitted.body
         record.provider = provider.slug
-        var request = request
-        let body = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
         let query = auth.credentials.forwardable(query: request.uri.string.firstIndex(of: "?").map { String(request.uri.string[$0...]) } ?? "")
         let (provider, upstreamRest) = try Self.native(provider: provider, rest: rest)
         let upstreamPath = Self.join(baseURL: provider.baseURL, rest: upstreamRest)
@@ -41,7 +42,7 @@ struct PassthroughHandler {
         if provider.family == .anthropic, !request.headers.contains(where: { $0.name.canonicalName == "anthropic-version" }) {
             headers.append(("anthropic-version", AnthropicAdapter.defaultVersion))
         }
-        if let model = Self.model(in: body) ?? Self.model(inPath: upstreamPath) { record.model = model }
+        if let model = model ?? Self.model(inPath: upstreamPath) { record.model = model }
         record.observation.upstreamStarted()
         let response = try await state.dispatcher.passthrough(
             provider: provider, method: HTTPMethod(rawValue: request.method.rawValue), pathAndQuery: pathAndQuery, headers: headers,
@@ -53,8 +54,6 @@ struct PassthroughHandler {
             if let n = HTTPField.Name(h.name) { responseHeaders.append(HTTPField(name: n, value: h.value)) }
         }
         let status = Int(response.status.code)
-        let finalRecord = record
-        let state = self.state
         let inbound = request
         let contentType = response.headers.first(name: "content-type") ?? ""
         let tap = NativeUsageTap(family: provider.family, path: upstreamPath, contentType: contentType, status: status)
@@ -75,18 +74,18 @@ struct PassthroughHandler {
                 throw GatewayError.unreachable(provider: provider.slug, reason: "response body failed: \(Dispatcher.describe(error))")
             }
             tap.observe(answer)
-            state.logRequest(record, status: status, usage: tap.finish())
+            record.observation.answered(usage: tap.finish())
             return record.observation.bufferedResponse(status: .init(code: status), headers: responseHeaders, body: answer)
         }
         let usage = UsageTapBox(tap)
         return StreamingAnswer.response(
             status: .init(code: status), headers: responseHeaders, chunks: response.body, watching: isEventStream ? inbound : nil,
             observe: { usage.observe($0) }
-        ) { end in
+        ) { [observation = record.observation] end in
             switch end {
-            case .completed: state.logRequest(finalRecord, status: status, usage: usage.finish())
-            case .failed(let error): state.logRequest(finalRecord, status: status, usage: usage.finish(), note: "response ended early: \(error)")
-            case .abandoned: state.logRequest(finalRecord, status: 499, note: GatewayControls.abandonedNote)
+            case .completed: observation.answered(usage: usage.finish())
+            case .failed(let error): observation.answered(usage: usage.finish(), note: "response ended early: \(error)")
+            case .abandoned: break
             }
         }
     }

@@ -29,11 +29,10 @@ struct UniversalHandler {
     /// How much of a failed step's answer is read (and dropped) so that its connection can be reused.
     static let drainLimit = 1 << 20
 
-    func handle(_ request: Request, auth: ClientAuthentication, record: inout RequestRecord) async throws -> Response {
-        var request = request
-        let buffer = try await request.collectBody(limit: state.configuration.limits.maxBodyBytes)
-        // As `cached` does for the other endpoints: the log record's size and payload, and the keys to redact.
-        record.observation.update { $0.requestBody = buffer }
+    func handle(_ admitted: GatewayRequest, record: inout RequestRecord) async throws -> Response {
+        let request = admitted.head
+        let auth = admitted.auth
+        let buffer = admitted.body
         guard let parsed = try? JSONValue.parse(bytes: buffer.readableBytesView) else {
             throw GatewayError.invalidRequest("the universal endpoint takes a JSON array of {provider, endpoint, headers, query} steps")
         }
@@ -158,13 +157,9 @@ struct UniversalHandler {
             if let n = HTTPField.Name(h.name) { headers.append(HTTPField(name: n, value: h.value)) }
         }
         let status = Int(response.status.code)
-        let state = self.state
+        let observation = record.observation
         return StreamingAnswer.response(status: .init(code: status), headers: headers, chunks: response.body, watching: request) { end in
-            switch end {
-            case .completed: state.logRequest(record, status: status)
-            case .failed(let error): state.logRequest(record, status: status, note: "response ended early: \(error)")
-            case .abandoned: state.logRequest(record, status: 499, note: GatewayControls.abandonedNote)
-            }
+            if case .failed(let error) = end { observation.answered(note: "response ended early: \(error)") }
         }
     }
 }

@@ -76,8 +76,7 @@ struct RouteAttemptPlan: AttemptPlan {
                 retryOn: attempt.retryOn, fallbackOn: attempt.fallbackOn
             )
         case .rejected(let rejection):
-            throw GatewayError(GatewayError.Code(rawValue: rejection.code) ?? .routeLimited, status: rejection.status, message: rejection.message,
-                               retryAfter: rejection.retryAfter.map { max(1, Int($0.rounded(.up))) })
+            throw GatewayError(rejection)
         case .exhausted:
             return nil
         }

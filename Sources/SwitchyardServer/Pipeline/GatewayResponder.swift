@@ -35,8 +35,12 @@ public struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext
     }
 }
 
-/// The whole HTTP surface: resolves the path, authenticates, and hands over to the compat or
-/// passthrough handler. Gateway errors become Cloudflare's envelope here.
+/// Step 1 of every request: the socket's request becomes a task on the current configuration, its
+/// path is resolved, and it is handed to its endpoint; whatever way it ends, it ends through
+/// `GatewayControls.observe`/`abandoned` (RequestEnd.swift). Gateway errors become Cloudflare's
+/// envelope here. The steps after it: GatewayRequest.swift (admission, the body read and parsed
+/// once), the response cache (GatewayControls+Cache.swift), the endpoint handlers (Handlers/), the
+/// dispatcher and adapters (SwitchyardProviders), RequestEnd.swift.
 public struct GatewayResponder: HTTPResponder {
     public typealias Context = GatewayRequestContext
     let state: GatewayState
@@ -75,34 +79,35 @@ public struct GatewayResponder: HTTPResponder {
         let path = GatewayPath(path: request.uri.path)
         record.account = path.account
         record.gateway = path.gateway
-        // Observed (metrics, request log, error-body redaction): the gateway endpoints of a known gateway.
-        let isAdmin = AdminAPI.isAdminPath(request.uri.path)
-        let observed = isAdmin ? nil : path.gateway.flatMap { state.gateways[$0] }
         record.endpoint = path.endpointLabel
+        // A gateway endpoint's end: gateway metrics, redacted error bodies, its request-log record.
+        let scope: GatewayControls.Scope = AdminAPI.isAdminPath(request.uri.path) ? .plain : path.gateway.map { .gateway(state.gateways[$0]) } ?? .plain
+        let controls = state.controls
         do {
             if eventID == nil { throw GatewayError.invalidRequest("cf-aig-event-id must be 1 to 256 visible ASCII characters") }
-            if let response = try await AdminAPI(state: state, peerIsLocal: peerIsLocal).respond(request) { return response }
-            let response = try await handle(request, path: path, record: &record)
-            return observed == nil ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
+            let response = try await handle(request, path: path, peerIsLocal: peerIsLocal, record: &record)
+            return controls.observe(response, request: request, record: record, scope: scope)
         } catch let error as GatewayError {
-            state.logRequest(record, status: error.status, note: error.message)
-            if error.kind == .gatewayRateLimited || error.kind == .routeLimited { state.controls.metrics.limitRejected(gateway: record.gateway ?? "default", code: error.code) }
-            let response = error.response(headers: record.headers(), observation: record.observation)
-            return path.gateway == nil || isAdmin ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
+            if error.kind == .gatewayRateLimited || error.kind == .routeLimited { controls.metrics.limitRejected(gateway: record.gateway ?? "default", code: error.code) }
+            record.observation.answered(note: error.message)
+            return controls.observe(error.response(headers: record.headers(), observation: record.observation), request: request, record: record, scope: scope)
         } catch is CancellationError {
-            state.logRequest(record, status: 499, note: GatewayControls.abandonedNote)
-            if observed != nil { state.controls.abandoned(request, record: record, gateway: observed) }
+            controls.abandoned(request, record: record, scope: scope)
             throw CancellationError()
         } catch {
             state.logger.error("internal error", metadata: ["log_id": "\(logID)", "error": "\(error)"])
             let e = GatewayError.internal(logID)
-            state.logRequest(record, status: e.status)
-            let response = e.response(headers: record.headers(), observation: record.observation)
-            return observed == nil ? response : state.controls.observe(response, request: request, record: record, gateway: observed)
+            return controls.observe(e.response(headers: record.headers(), observation: record.observation), request: request, record: record, scope: scope)
         }
     }
 
-    private func handle(_ request: Request, path: GatewayPath, record: inout RequestRecord) async throws -> Response {
+    private func handle(_ request: Request, path: GatewayPath, peerIsLocal: Bool, record: inout RequestRecord) async throws -> Response {
+        if AdminAPI.isAdminPath(request.uri.path) {
+            // Every /admin path is authorized here, whatever `GatewayPath` makes of it.
+            let admin = AdminAPI(state: state, peerIsLocal: peerIsLocal)
+            try admin.authorize(request)
+            if let response = try await admin.respond(request) { return response }
+        }
         switch path {
         case .notFound:
             throw GatewayError.notFound(request.uri.path)
@@ -110,7 +115,6 @@ public struct GatewayResponder: HTTPResponder {
             guard request.method == .get || request.method == .head else {
                 throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["GET"])
             }
-            state.logRequest(record, status: 200)
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: #"{"status":"ok"}"#)))
         case .metrics:
             guard request.method == .get || request.method == .head else {
@@ -132,6 +136,7 @@ public struct GatewayResponder: HTTPResponder {
     // One function per endpoint, never inlined into `handle`: an async function's frame is
     // allocated whole from the task's allocator, and the task keeps its slabs for the life of the
     // connection, so a frame holding every endpoint's locals cost each open stream ~11 KB.
+    // Each checks what its endpoint accepts, then admits the request (`GatewayRequest.admit`).
 
     @inline(never)
     private func compat(_ request: Request, gatewayName: String, endpoint: GatewayPath.CompatEndpoint, record: inout RequestRecord) async throws -> Response {
@@ -139,20 +144,19 @@ public struct GatewayResponder: HTTPResponder {
         guard request.method == expected || (expected == .get && request.method == .head) else {
             throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: [expected.rawValue])
         }
-        let gateway = try gateway(named: gatewayName)
-        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway, credentials: state.credentials)
-        try state.checkRateLimit(gateway: gatewayName, gateway)
+        let admitted = try await GatewayRequest.admit(request, gatewayName: gatewayName, state: state, record: record)
         let handler = CompatHandler(state: state)
         switch endpoint {
         case .models:
-            return try await handler.models(request, auth: auth, record: &record)
+            return try await handler.models(admitted, record: &record)
         case .chatCompletions, .embeddings:
-            let operation: UpstreamOperation = endpoint == .embeddings ? .embeddings : .chatCompletions
+            let compat = try CompatRequest(admitted, operation: endpoint == .embeddings ? .embeddings : .chatCompletions)
             let providers = state.providers
-            return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body, metadata in
-                GatewayControls.compatScope(endpoint: endpoint.rawValue, body: body, metadata: metadata, auth: auth, request: request, providers: providers)
-            }) { request, record in
-                try await handler.complete(request, operation: operation, auth: auth, record: &record)
+            let metadata = record.observation
+            return try await state.controls.cached(admitted, record: &record, scope: GatewayControls.compatScope(
+                endpoint: endpoint.rawValue, request: compat, metadata: metadata.metadata, admitted: admitted, providers: providers
+            )) { record in
+                try await handler.complete(compat, record: &record)
             }
         }
     }
@@ -162,16 +166,12 @@ public struct GatewayResponder: HTTPResponder {
         guard request.method == .post else {
             throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["POST"])
         }
-        let gateway = try gateway(named: gatewayName)
-        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway, credentials: state.credentials)
-        try state.checkRateLimit(gateway: gatewayName, gateway)
-        try state.controls.begin(request, record: record)
-        return try await UniversalHandler(state: state).handle(request, auth: auth, record: &record)
+        let admitted = try await GatewayRequest.admit(request, gatewayName: gatewayName, state: state, record: record)
+        return try await UniversalHandler(state: state).handle(admitted, record: &record)
     }
 
     @inline(never)
     private func passthrough(_ request: Request, gatewayName: String, providerSegment: String, rest: String, record: inout RequestRecord) async throws -> Response {
-        let gateway = try gateway(named: gatewayName)
         guard state.configuration.limits.passthroughMethods.contains(request.method.rawValue) else {
             throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: state.configuration.limits.passthroughMethods.sorted())
         }
@@ -182,32 +182,11 @@ public struct GatewayResponder: HTTPResponder {
                 "unknown provider '\(GatewayError.shown(providerSegment))'" + (NameSuggestion.nearest(to: providerSegment, in: state.providers.providers.map(\.pathSlug)).map { "; did you mean '\($0)'?" } ?? "")
             )
         }
-        let auth = try ClientAuthentication(headers: request.headers, gateway: gateway, credentials: state.credentials)
-        try state.checkRateLimit(gateway: gatewayName, gateway)
+        let admitted = try await GatewayRequest.admit(request, gatewayName: gatewayName, state: state, record: record)
+        let model = PassthroughHandler.model(in: admitted.body)
         let handler = PassthroughHandler(state: state)
-        return try await state.controls.cached(request, gatewayName: gatewayName, gateway: gateway, state: state, record: &record, scope: { body, _ in
-            GatewayControls.passthroughScope(provider: provider, request: request, body: body, auth: auth)
-        }) { request, record in
-            try await handler.forward(request, provider: provider, rest: rest, auth: auth, record: &record)
-        }
-    }
-
-    private func gateway(named name: String) throws(GatewayError) -> GatewayState.Gateway {
-        guard let gateway = state.gateways[name] else { throw .unknownGateway(name) }
-        return gateway
-    }
-}
-
-extension Request {
-    /// The body, at most `limit` bytes (413/2045 beyond).
-    mutating func collectBody(limit: Int) async throws -> ByteBuffer {
-        if let length = headers[.contentLength].flatMap(Int.init), length > limit {
-            throw GatewayError.bodyTooLarge(limit: limit)
-        }
-        do {
-            return try await collectBody(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw GatewayError.bodyTooLarge(limit: limit)
+        return try await state.controls.cached(admitted, record: &record, scope: GatewayControls.passthroughScope(provider: provider, admitted: admitted, model: model)) { record in
+            try await handler.forward(admitted, provider: provider, rest: rest, model: model, record: &record)
         }
     }
 }
