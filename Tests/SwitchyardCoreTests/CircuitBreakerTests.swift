@@ -126,7 +126,7 @@ import Testing
         var run = RouteRun(graph: g)
         var rng = SplitMix64(seed: 1)
         guard case .rejected(let r) = run.start(facts: RequestFacts(), limits: InMemoryLimitStore(), now: 100, rng: &rng, gate: gate) else { Issue.record("not rejected"); return }
-        #expect(r.status == 503 && r.kind == .unavailable && r.node == "spare")
+        #expect(r.kind == .unavailable && r.node == "spare" && r.retryAfter == nil)
         #expect(r.message == "Route '\(g.name)' skipped 'spare' (anthropic/claude-sonnet-4-5): 2 attempts are in flight (max_concurrency), and it has no fallback")
 
         // After a real attempt failed, a skipped fallback ends with that attempt's error instead.

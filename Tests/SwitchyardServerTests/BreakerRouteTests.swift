@@ -101,6 +101,22 @@ import Testing
         }
     }
 
+    @Test func aSkippedNodeWithNothingAfterItAnswers503() async throws {
+        let clock = ManualClock()
+        let routes = ["alone.yaml": "nodes:\n  only:\n    model: openai/m-down\n    breaker: { failures: 1, within: 10s, cooldown: 30s }\n"]
+        try await RouteFixture.run(routes: routes, fake: FakeUpstreamConfiguration(perModel: ["m-down": FakeBehavior(status: 502)]), now: { clock.now }) { f, client in
+            let failed = try await client.post("/compat/chat/completions", json: chat("dynamic/alone"))
+            #expect(failed.status == .badGateway)
+            clock.advance(10)
+            let skipped = try await client.post("/compat/chat/completions", json: chat("dynamic/alone"))
+            #expect(skipped.status == .serviceUnavailable)
+            #expect(skipped.json["internalCode"]?.numberValue == 2050, "\(skipped.text)")
+            #expect(skipped.header("retry-after") == "20")
+            #expect(skipped.text.contains("circuit breaker is open"))
+            #expect(f.fake.count(model: "m-down") == 1)
+        }
+    }
+
     @Test func maxConcurrencyCountsAttemptsInFlight() {
         let health = TargetHealth()
         let key = TargetKey(route: "r", node: "n", target: ModelTarget("openai/m")!, breaker: nil, maxConcurrency: 2)

@@ -154,7 +154,7 @@ public struct RouteRun: Sendable {
                         }
                         let retryAfter: Seconds? = if case .breakerOpen(let retryAt) = admission { max(retryAt - now, 1) } else { nil }
                         return .rejected(RouteRejection(
-                            node: node.name, kind: .unavailable, status: 503, code: 2041, retryAfter: retryAfter,
+                            node: node.name, kind: .unavailable, retryAfter: retryAfter,
                             message: "Route '\(graph.name)' skipped '\(node.name)' (\(m.target)): \(why), and it has no fallback"))
                     }
                 }
