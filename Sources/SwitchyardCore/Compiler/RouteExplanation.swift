@@ -31,15 +31,21 @@ public enum RouteExplanation {
             n += 1
             out.append("  \(n). \(s)")
         }
+        var live: [ValuePath: Double] = [:]
         for event in run.trace ?? [] {
             switch event {
+            case .live(_, let values):
+                live = values
             case .condition(let name, let source, let result):
                 line("\(name): if \(source) → \(result) → \(result ? "then" : "else") \(targetName(graph, name, result ? 0 : 1))")
                 if let node = graph.node(named: name), case .conditional(let c) = node.kind {
+                    var withLive = facts
+                    withLive.live = live
                     for path in c.condition.paths {
-                        out.append("       \(path) = \(facts.resolve(path).map(\.canonicalJSON) ?? "(missing)")")
+                        out.append("       \(path) = \(withLive.resolve(path).map(\.canonicalJSON) ?? "(missing)")")
                     }
                 }
+                live = [:]
             case .split(let name, let arm, let weight, let target, let position, let sticky):
                 var how = "draw \(String(format: "%.4f", position))"
                 if let sticky, let node = graph.node(named: name), case .split(let s) = node.kind, let path = s.sticky {

@@ -64,6 +64,7 @@ struct RouteLowering {
             }
         }
 
+        checkLiveReads(d)
         findCycles(d, resolved)
         // With errors some edges are unknown, and "unreachable" would only echo them.
         if !checks.sink.hasErrors { warnUnreachable(d, resolved, start: start) }
@@ -130,6 +131,40 @@ struct RouteLowering {
         }
         return RouteGraph(name: routeName, description: d.description, version: RouteCompiler.version(of: source.contents),
                           sourcePath: source.path, nodes: nodes, start: start)
+    }
+
+    /// `budget.<node>.…` must name a budget node of the route and `rate.<node>.…` a rate node.
+    private mutating func checkLiveReads(_ d: RouteDeclaration) {
+        for decl in d.nodes {
+            guard case .conditional(let condition, _, _, _)? = decl.kind else { continue }
+            for path in condition.paths where path.isLive {
+                guard case .key(let name)? = path.segments.first else { continue }
+                let wanted = path.root == .budget ? "budget" : "rate"
+                let candidates = d.nodes.filter { node in
+                    switch node.kind {
+                    case .budget?: wanted == "budget"
+                    case .rate?: wanted == "rate"
+                    default: false
+                    }
+                }.map(\.name)
+                guard let target = d.nodes.first(where: { $0.name == name }) else {
+                    checks.sink.error(decl.position, "node '\(decl.name)' reads \(path), but the route has no node '\(name)'",
+                                      suggestion: NameSuggestion.didYouMean(name, in: candidates) ?? (candidates.isEmpty ? "add a \(wanted) node" : "\(wanted) nodes: \(candidates.joined(separator: ", "))"))
+                    continue
+                }
+                let matches: Bool
+                switch target.kind {
+                case .budget?: matches = wanted == "budget"
+                case .rate?: matches = wanted == "rate"
+                case nil: matches = true  // already reported
+                default: matches = false
+                }
+                if !matches {
+                    checks.sink.error(decl.position, "node '\(decl.name)' reads \(path), but '\(name)' is not a \(wanted) node",
+                                      suggestion: candidates.isEmpty ? "\(wanted).<node> reads a \(wanted) node's counter" : "\(wanted) nodes: \(candidates.joined(separator: ", "))")
+                }
+            }
+        }
     }
 
     static func isValidRouteName(_ name: String) -> Bool {

@@ -58,11 +58,14 @@ public struct RouteNode: Sendable {
         public let source: String
         public let then: NodeIndex
         public let `else`: NodeIndex
+        /// `budget.<node>.…` and `rate.<node>.…` paths: read from the limit store just before evaluating.
+        public let livePaths: [ValuePath]
         public init(condition: Condition, source: String, then: NodeIndex, else: NodeIndex) {
             self.condition = condition
             self.source = source
             self.then = then
             self.else = `else`
+            self.livePaths = condition.paths.filter(\.isLive)
         }
     }
 
@@ -247,6 +250,11 @@ public enum BodyReads: Sendable, Equatable {
     init(_ nodes: [RouteNode]) {
         var reads = BodyReads.none
         func add(_ path: ValuePath?) {
+            // `request.tokens` counts the text of the prompt's members.
+            if path?.root == .request, reads != .whole {
+                for key in ["messages", "prompt", "input"] { add(ValuePath(root: .body, segments: [.key(key)])) }
+                return
+            }
             guard let path, path.root == .body, reads != .whole else { return }
             guard case .key(let key)? = path.segments.first else {
                 reads = .whole

@@ -56,7 +56,15 @@ public struct RouteRun: Sendable {
             let node = graph.nodes[index]
             switch node.kind {
             case .conditional(let c):
-                let result = c.condition.evaluate(facts)
+                let result: Bool
+                if c.livePaths.isEmpty {
+                    result = c.condition.evaluate(facts)
+                } else {
+                    var withLive = facts
+                    for path in c.livePaths { withLive.live[path] = liveValue(path, facts: facts, limits: limits, now: now) }
+                    result = c.condition.evaluate(withLive)
+                    trace?.append(.live(node: node.name, values: withLive.live))
+                }
                 trace?.append(.condition(node: node.name, source: c.source, result: result))
                 index = result ? c.then : c.else
 
@@ -174,6 +182,27 @@ public struct RouteRun: Sendable {
         return .exhausted
     }
 
+    /// `budget.<node>.used|remaining` (USD spent plus reserved in the current window) and
+    /// `rate.<node>.remaining` (requests), for this request's key of that node. The compiler
+    /// checked that the node exists and has that kind.
+    func liveValue(_ path: ValuePath, facts: RequestFacts, limits: any LimitStore, now: Double) -> Double? {
+        guard path.segments.count == 2, case .key(let name) = path.segments[0], case .key(let field) = path.segments[1],
+              let node = graph.nodes.first(where: { $0.name == name }) else { return nil }
+        switch node.kind {
+        case .budget(let b) where path.root == .budget:
+            let key = LimitKey(route: graph.name, node: name, keyValue: b.key.map { Self.keyValue(facts.resolve($0)) } ?? "")
+            let usage = limits.budgetUsage(key, window: b.window, now: now)
+            let used = usage.spent + usage.reserved
+            return field == "used" ? used : max(0, b.limit - used)
+        case .rateLimit(let r) where path.root == .rate:
+            let key = LimitKey(route: graph.name, node: name, keyValue: r.key.map { Self.keyValue(facts.resolve($0)) } ?? "")
+            let count = limits.rateCount(key, window: r.window, technique: r.technique, now: now) ?? 0
+            return max(0, r.limit - count)
+        default:
+            return nil
+        }
+    }
+
     private func isReject(_ index: NodeIndex) -> Bool {
         if case .reject(let r) = graph.nodes[index].kind, r.status == 429, r.message == nil { return true }
         return false
@@ -261,6 +290,8 @@ public enum TraceEvent: Sendable {
     case fallback(from: String, to: String)
     case exhausted(node: String)
     case reject(node: String, status: Int)
+    /// The live limit values a condition read (`budget.<node>.remaining`), just before its `.condition`.
+    case live(node: String, values: [ValuePath: Double])
     /// A model node passed over without an attempt: breaker open or `max_concurrency` reached.
     case skipped(node: String, admission: TargetAdmission)
 }
