@@ -55,16 +55,6 @@ extension AttemptPlan {
     public mutating func finished(_ report: AttemptReport) {}
 }
 
-/// How one attempt ended, for `AttemptPlan.finished`.
-public enum AttemptReport: Sendable, Equatable {
-    /// The provider started answering with a 2xx.
-    case served
-    /// The attempt failed; nil for a problem of the gateway itself rather than the upstream.
-    case failed(UpstreamFailure?)
-    /// The request was cancelled while the attempt ran.
-    case abandoned
-}
-
 public struct FixedAttempts: AttemptPlan {
     private let attempts: [DispatchAttempt]
     private var index = 0

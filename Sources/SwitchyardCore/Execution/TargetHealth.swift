@@ -1,10 +1,9 @@
 import Synchronization
-import SwitchyardCore
-import SwitchyardProviders
 
 /// The live state of every gated model target (`breaker:`, `max_concurrency:`): one circuit
 /// breaker and one in-flight count per `TargetKey`, shared by all requests. Owned by the
-/// `RouteTable`, so a reload that keeps a node as it was keeps its state.
+/// server's `RouteTable`, so a reload that keeps a node as it was keeps its state. Pure: every
+/// call takes the time.
 ///
 /// Bounded: keys come from compiled routes, never from requests. Keys of nodes no route serves
 /// any more are dropped by `retain(_:)` on reload once nothing is in flight for them.
@@ -16,7 +15,7 @@ public final class TargetHealth: TargetGate, Sendable {
 
     private let entries = Mutex<[TargetKey: Entry]>([:])
     /// Told of every breaker state change (route, target, new state): the metrics gauge.
-    let onChange = Mutex<(@Sendable (TargetKey, CircuitBreaker.State) -> Void)?>(nil)
+    public let onChange = Mutex<(@Sendable (TargetKey, CircuitBreaker.State) -> Void)?>(nil)
 
     public init() {}
 
@@ -110,7 +109,7 @@ public final class TargetHealth: TargetGate, Sendable {
     }
 
     /// Every gated model node of `graphs`.
-    static func keys(of graphs: some Sequence<RouteGraph>) -> Set<TargetKey> {
+    public static func keys(of graphs: some Sequence<RouteGraph>) -> Set<TargetKey> {
         var keys = Set<TargetKey>()
         for graph in graphs {
             for node in graph.nodes {
@@ -120,4 +119,14 @@ public final class TargetHealth: TargetGate, Sendable {
         }
         return keys
     }
+}
+
+/// How one model attempt ended (after its retries), for breakers and in-flight counts.
+public enum AttemptReport: Sendable, Equatable {
+    /// The provider started answering with a 2xx.
+    case served
+    /// The attempt failed; nil for a problem of the gateway itself rather than the upstream.
+    case failed(UpstreamFailure?)
+    /// The request was cancelled while the attempt ran.
+    case abandoned
 }
