@@ -8,7 +8,11 @@ ROOT="$PWD"
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install -q "openai>=1.50,<3" "anthropic>=0.40,<1" "pytest>=8,<9" "httpx>=0.27,<1" "google-genai>=1.0,<2"
+.venv/bin/pip install -q "openai>=1.50,<3" "anthropic>=0.40,<1" "pytest>=8,<9" "httpx>=0.27,<1" "google-genai>=1.0,<2" "websocket-client>=1.8,<2"
+# The dashboard test drives Debian's headless Chromium (Tests/Interop/test_dashboard.py).
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core) >/dev/null
+fi
 
 swift build --product switchyard
 swift build --product fake-upstream
@@ -66,7 +70,10 @@ export INTEROP_OPENAI_KEY="sk-stored-openai"
 export INTEROP_ANTHROPIC_KEY="sk-ant-stored"
 export INTEROP_GEMINI_KEY="goog-stored"
 export INTEROP_WORKERS_AI_KEY="cf-stored"
+export INTEROP_ADMIN_TOKEN="adm-interop-token"
 cat >"$WORK/switchyard.yaml" <<YAML
+admin:
+  token: "\${INTEROP_ADMIN_TOKEN}"
 gateways:
   default:
     tokens: ["\${INTEROP_GATEWAY_TOKEN}"]

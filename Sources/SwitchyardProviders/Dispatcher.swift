@@ -314,7 +314,7 @@ public struct Dispatcher: Sendable {
     func execute(_ request: HTTPClientRequest, timeout: Duration, provider: String, logger: Logger) async throws -> HTTPClientResponse {
         let nanoseconds = Self.nanoseconds(timeout)
         do {
-            return try await client.execute(request, deadline: .now() + .nanoseconds(nanoseconds), logger: logger)
+            return try await client.execute(request, deadline: .now() + .nanoseconds(nanoseconds), logger: logger.logLevel <= .debug ? logger : Self.quietLogger)
         } catch {
             if let error = error as? HTTPClientError, error == .deadlineExceeded {
                 throw GatewayError.timeout(provider: provider, milliseconds: Int(nanoseconds / 1_000_000))
@@ -324,6 +324,11 @@ public struct Dispatcher: Sendable {
             throw GatewayError.unreachable(provider: provider, reason: Self.describe(error))
         }
     }
+
+    /// AsyncHTTPClient tags the logger it is given with a request id for every request (a copy of
+    /// the handler and its metadata: ~1 % of the CPU per request) and logs only at debug and
+    /// trace; below those levels it gets a logger that does nothing.
+    static let quietLogger = Logger(label: "switchyard.upstream", factory: { _ in SwiftLogNoOpLogHandler() })
 
     /// `timeout` in nanoseconds, saturated to 1 ns ... 1 day: a timeout can come from a header, a route
     /// or the configuration, and `seconds * 1e9` must not trap whatever it says.

@@ -112,6 +112,20 @@ extension SQLiteDatabase: RequestLogStore {
         }
     }
 
+    /// Only the chart columns: the bodies are never read.
+    public func samples(since: Double, limit: Int) async throws -> [RequestLogSample] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT created_at, success, cached, duration, tokens_in, tokens_out, cost, model, provider
+                FROM request_log WHERE created_at >= ? ORDER BY created_at DESC LIMIT ?
+                """, arguments: [since, max(0, limit)]).map { row in
+                RequestLogSample(
+                    createdAt: row["created_at"], success: row["success"], cached: row["cached"], durationMs: row["duration"],
+                    tokensIn: row["tokens_in"], tokensOut: row["tokens_out"], cost: row["cost"], model: row["model"], provider: row["provider"])
+            }
+        }
+    }
+
     static func databaseValue(_ v: JSONValue) -> DatabaseValue {
         switch v {
         case .null: .null

@@ -194,8 +194,9 @@ func headers(_ pairs: [(String, String)]) -> HTTPFields {
             #expect(f.fake.count(model: "m-strict") == 3)
             // Two waits of Retry-After (0.15 s) rather than the route's 1 ms backoff.
             #expect(elapsed >= .milliseconds(300), "\(elapsed)")
-            // Not the policy's 30 s cap: a loose bound, because a loaded 2-core machine stretches every wait.
-            #expect(elapsed < .seconds(6), "\(elapsed)")
+            // Not the policy's 30 s cap (two waits: 60 s): a loose bound, because a loaded 2-core
+            // machine stretches every wait.
+            #expect(elapsed < .seconds(20), "\(elapsed)")
         }
     }
 
@@ -209,29 +210,27 @@ func headers(_ pairs: [(String, String)]) -> HTTPFields {
         }
     }
 
-    // The slow model answers after 10 s: an answer well before that (5 s leaves room for a loaded
-    // 2-core machine) shows the timeout, not the upstream, ended the attempt.
+    // The slow model answers after 10 s. The answer comes from the second model at step 1: the
+    // timeout, not the upstream, ended the first attempt (no wall-clock bound, which a loaded
+    // machine can stretch).
     @Test func timeoutToFirstByteFallsBack() async throws {
         try await RouteFixture.run(routes: Self.routes, fake: .init(perModel: ["m-slow": FakeBehavior(latencyMs: 10_000)])) { f, client in
-            let started = ContinuousClock.now
             let r = try await client.post("/compat/chat/completions", json: chat("dynamic/quick"))
             #expect(r.status == .ok)
             #expect(r.header("cf-aig-step") == "1")
             #expect(r.header("cf-aig-model") == "m-second")
             #expect(r.header("x-switchyard-path") == "first>second")
-            #expect(ContinuousClock.now - started < .seconds(5))
             #expect(f.fake.count(model: "m-slow") == 1)
         }
     }
 
     @Test func timeoutOnTheLastModelIs2044() async throws {
         try await RouteFixture.run(routes: Self.routes, fake: .init(perModel: ["m-slow": FakeBehavior(latencyMs: 10_000), "m-second": FakeBehavior(latencyMs: 10_000)])) { f, client in
-            let started = ContinuousClock.now
+            // Both models answer after 10 s: a 504/2044 can only come from the timeouts.
             let r = try await client.post("/compat/chat/completions", json: chat("dynamic/quick"), headers: headers([("cf-aig-request-timeout", "150")]))
             #expect(r.status == .gatewayTimeout)
             #expect(r.json["internalCode"]?.numberValue == 2044, "\(r.text)")
             #expect(r.header("x-switchyard-path") == "first>second")
-            #expect(ContinuousClock.now - started < .seconds(5))
         }
     }
 

@@ -922,14 +922,20 @@ struct Hostile {
                 parameters.append("filter=" + encoded("\(field):\(op):\(value)"))
             }
             if chance(5) { parameters.append(pick(["page", "page=", "=", "%zz", "page=1&page=2"])) }
-            return ("/admin/logs" + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&")), "GET", [])
+            // The dashboard's overview takes `since` and `bucket` the same way.
+            let stats = chance(25)
+            if stats, chance(60) { parameters.append("bucket=" + encoded(pick(values))) }
+            return ((stats ? "/admin/stats" : "/admin/logs") + (parameters.isEmpty ? "" : "?" + parameters.joined(separator: "&")), "GET", [])
         case 6..<8:
             let id = pick(["nope", "0", String(repeating: "9", count: 4000), "%00", "..", "a'b", "%F0%9F%98%80"])
             let suffix = pick(["", "", "/request", "/response", "/x", "/request/x"])
             let body = chance(50) ? Array(pick([#"{"feedback":1}"#, #"{"feedback":2}"#, #"{"score":1e308}"#, #"{"score":"x"}"#, #"{"metadata":{"a":{"b":1}}}"#, #"{"nope":1}"#, "[]"]).utf8) : anyJSON()
             return ("/admin/logs/" + id + suffix, chance(50) ? "PATCH" : "GET", body)
         default:
-            let (path, method) = pick([("/admin/routes", "GET"), ("/admin/reload", "POST"), ("/admin", "GET"), ("/admin/", "GET"), ("/admin/%2e%2e/logs", "GET"), ("/admin/logs/", "GET"), ("/admin/nope", "GET")])
+            let (path, method) = pick([("/admin/routes", "GET"), ("/admin/reload", "POST"), ("/admin", "GET"), ("/admin/", "GET"), ("/admin/%2e%2e/logs", "GET"), ("/admin/logs/", "GET"), ("/admin/nope", "GET"),
+                ("/admin/limits", "GET"), ("/admin/limits", "DELETE"), ("/admin/routes/fuzz", "GET"), ("/admin/routes/fuzz?version=%00", "GET"),
+                ("/admin/routes/%2e%2e", "GET"), ("/dashboard", "GET"), ("/dashboard/app.js", "GET"), ("/dashboard/%2e%2e/admin/logs", "GET"), ("/dashboard", "PUT"),
+            ])
             return (path, method, [])
         }
     }

@@ -92,6 +92,35 @@ import Testing
         #expect(try await reopened.query(RequestLogQuery()).total == 100)
     }
 
+    /// Payloads are rendered by the writer when it writes their batch: never on the submitting
+    /// request's path, and never for a record the full queue dropped. Their bytes count against
+    /// `maxBytes` before they are rendered.
+    @Test func payloadsAreRenderedByTheWriterOnlyForAcceptedRecords() async throws {
+        let db = try SQLiteDatabase(path: ":memory:")
+        let writer = RequestLogWriter(store: db, capacity: 2, maxBytes: 1 << 20, batchSize: 50, flushInterval: .seconds(3600), logger: Logger(label: "t"), now: { 1_800_000_000 })
+        let renders = Mutex(0)
+        func payload(_ i: Int) -> RequestLogWriter.Payload {
+            .init(weight: 10) {
+                renders.withLock { $0 += 1 }
+                return ("request \(i)", "answer \(i)")
+            }
+        }
+        #expect(writer.submit(record(1), payload: payload(1)))
+        #expect(writer.submit(record(2), payload: payload(2)))
+        #expect(!writer.submit(record(3), payload: payload(3)))
+        #expect(renders.withLock { $0 } == 0)
+        // A payload's weight alone can fill the queue's byte budget.
+        let small = RequestLogWriter(store: db, capacity: 10, maxBytes: 4096, batchSize: 50, flushInterval: .seconds(3600), logger: Logger(label: "t"), now: { 1_800_000_000 })
+        #expect(small.submit(record(4), payload: .init(weight: 3000) { (nil, nil) }))
+        #expect(!small.submit(record(5), payload: .init(weight: 3000) { (nil, nil) }))
+
+        await writer.flush()
+        #expect(renders.withLock { $0 } == 2)
+        let stored = try await db.query(RequestLogQuery(perPage: 10)).records.sorted { $0.id < $1.id }
+        #expect(stored.map(\.requestBody) == ["request 1", "request 2"])
+        #expect(stored.map(\.responseBody) == ["answer 1", "answer 2"])
+    }
+
     @Test func tenThousandConcurrentSubmissionsAllLand() async throws {
         let db = try SQLiteDatabase(path: ":memory:")
         let writer = RequestLogWriter(store: db, capacity: 20_000, batchSize: 500, flushInterval: .milliseconds(20), logger: Logger(label: "t"), now: { 1_800_000_000 })

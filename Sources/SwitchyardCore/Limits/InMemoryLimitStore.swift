@@ -235,6 +235,14 @@ public final class InMemoryLimitStore: LimitStore {
         }
     }
 
+    /// Every counter held now, for the admin API's limits view (`GET /admin/limits`): rate
+    /// counters with the window they were last used with, and budgets.
+    public func entries() -> (rates: [LimitKey: (counter: WindowCounter, window: Seconds?)], budgets: [LimitKey: BudgetState]) {
+        state.withLock { s in
+            (s.rates.mapValues { ($0.counter, $0.window) }, s.budgets.mapValues(\.state))
+        }
+    }
+
     // MARK: Persistence hooks
 
     /// Counters changed and keys evicted since the last call (only with `trackChanges`).

@@ -149,4 +149,21 @@ public protocol RequestLogStore: Sendable {
     func patch(id: String, _ patch: RequestLogPatch) async throws -> RequestLogRecord?
     /// Deletes records beyond `maxRows` (oldest first) and older than `maxAge` seconds before `now`.
     func prune(maxRows: Int?, maxAge: Double?, now: Double) async throws -> Int
+    /// The chart fields of the newest `limit` records created at or after `since`, newest first.
+    func samples(since: Double, limit: Int) async throws -> [RequestLogSample]
+}
+
+extension RequestLogStore {
+    /// Pages through `query`; a store with a cheaper way (fewer columns, no bodies) overrides it.
+    public func samples(since: Double, limit: Int) async throws -> [RequestLogSample] {
+        var out: [RequestLogSample] = []
+        var page = 1
+        while out.count < limit {
+            let (records, _) = try await query(RequestLogQuery(since: since, page: page, perPage: 1000))
+            out += records.prefix(limit - out.count).map(RequestLogSample.init)
+            if records.count < 1000 { break }
+            page += 1
+        }
+        return out
+    }
 }

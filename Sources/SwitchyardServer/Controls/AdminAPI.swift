@@ -25,6 +25,7 @@ struct AdminAPI {
         guard Self.isAdminPath(path) else { return nil }
         try authorize(request)
         let parts = path.split(separator: "/").map(String.init)
+        if parts.count >= 2, let response = try await AdminInsightAPI(state: state).respond(request, parts: parts) { return response }
         guard parts.count >= 2, parts[1] == "logs" else { return nil }
         guard let store = controls.writer?.store else {
             throw GatewayError(.unavailable, status: 503, message: "the request log is not enabled (no storage)")

@@ -111,6 +111,8 @@ public struct GatewayResponder: HTTPResponder {
         switch path {
         case .notFound:
             throw GatewayError.notFound(request.uri.path)
+        case .dashboard(let asset):
+            return try DashboardAssets.respond(request, asset: asset, controls: state.controls, peerIsLocal: peerIsLocal)
         case .healthz:
             guard request.method == .get || request.method == .head else {
                 throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["GET"])

@@ -201,7 +201,9 @@ extension GatewayControls {
             usage: usage ?? Usage(), cost: cost, metadata: metadata, eventId: record.eventID, userAgent: info.userAgent,
             requestSize: observed.requestBody?.readableBytes ?? 0, responseSize: written.bytes, requestBody: nil, responseBody: nil
         )
-        writer.submit(log, payload: info.collectPayload ? Self.payload(request: observed.requestBody, response: written.captured, limit: configuration.logMaxPayloadBytes, redactor: redactor.adding(observed.requestSecrets)) : nil)
+        writer.submit(log, payload: info.collectPayload ? Self.payload(
+            request: observed.requestBody, response: written.captured, limit: configuration.logMaxPayloadBytes, redactor: redactor, requestSecrets: observed.requestSecrets
+        ) : nil)
     }
 
     /// Built only when the info level is on (`Logger.info` takes it as an autoclosure).
@@ -227,9 +229,9 @@ extension GatewayControls {
     /// The bodies of a request-log record, rendered by the log writer off the request's path: cut to
     /// `logs.max_payload_bytes`, with every configured secret, the request's credentials and the
     /// key-like fields of its body replaced.
-    static func payload(request: ByteBuffer?, response: ByteBuffer, limit: Int, redactor: SecretRedactor) -> RequestLogWriter.Payload {
+    static func payload(request: ByteBuffer?, response: ByteBuffer, limit: Int, redactor: SecretRedactor, requestSecrets: [String]) -> RequestLogWriter.Payload {
         RequestLogWriter.Payload(weight: min(request?.readableBytes ?? 0, limit) + response.readableBytes) {
-            var redactor = redactor
+            var redactor = redactor.adding(requestSecrets)
             if let request, request.readableBytes <= limit { redactor = redactor.adding(SecretRedactor.bodySecrets(request)) }
             let requestText = request.map { body -> String in
                 var b = body

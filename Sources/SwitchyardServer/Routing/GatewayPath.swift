@@ -10,6 +10,8 @@ enum GatewayPath: Equatable {
     case metrics
     /// `/admin/{rest}`.
     case admin(rest: String)
+    /// `/dashboard` and `/dashboard/{asset}` (`asset` empty for the page).
+    case dashboard(asset: String)
     case compat(account: String?, gateway: String, endpoint: CompatEndpoint)
     /// `POST /v1/{account}/{gateway}`: Cloudflare's universal endpoint.
     case universal(account: String, gateway: String)
@@ -28,6 +30,10 @@ enum GatewayPath: Equatable {
         }
         if segments == ["metrics"] {
             self = .metrics
+            return
+        }
+        if segments.first == "dashboard" {
+            self = .dashboard(asset: segments.dropFirst().joined(separator: "/"))
             return
         }
         if segments.first == "admin" {
@@ -67,7 +73,7 @@ enum GatewayPath: Equatable {
     var gateway: String? {
         switch self {
         case .compat(_, let g, _), .passthrough(_, let g, _, _), .universal(_, let g): g
-        case .healthz, .metrics, .admin, .notFound: nil
+        case .healthz, .metrics, .admin, .dashboard, .notFound: nil
         }
     }
 
@@ -75,7 +81,7 @@ enum GatewayPath: Equatable {
         switch self {
         case .compat(let a, _, _), .passthrough(let a, _, _, _): a
         case .universal(let a, _): a
-        case .healthz, .metrics, .admin, .notFound: nil
+        case .healthz, .metrics, .admin, .dashboard, .notFound: nil
         }
     }
 
@@ -88,6 +94,7 @@ enum GatewayPath: Equatable {
         case .passthrough: "passthrough"
         case .universal: "universal"
         case .admin: "admin"
+        case .dashboard: "dashboard"
         case .notFound: "unknown"
         }
     }
