@@ -58,6 +58,10 @@ public func buildApplication(
         settings: settings, store: requestLog, registry: metrics, routeNames: { routeTable.current.names }, logger: logger, now: now,
         limitStore: limits as? InMemoryLimitStore
     )
+    let breakerMetrics = controls.metrics
+    routeTable.health.onChange.withLock {
+        $0 = { key, state in breakerMetrics.breakerState(route: key.route, target: key.target.description, state: state) }
+    }
     var dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
     dispatcher.observer = controls.dispatchObserver
     dispatcher.retrySleep = retrySleep

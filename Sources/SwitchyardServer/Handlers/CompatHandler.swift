@@ -33,7 +33,7 @@ struct CompatHandler {
                 metadata: try record.observation.routeMetadata(header: request.headers[.cfAigMetadata]),
                 body: body, reads: graph.bodyReads, model: model, gateway: record.gateway ?? "default"
             )
-            routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next())
+            routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next(), health: state.routeTable.health)
         } else {
             guard let provider = state.providers.provider(slug: target.provider) else {
                 let hint = NameSuggestion.nearest(to: target.provider, in: state.providers.slugs).map { "; did you mean '\($0)'?" } ?? ""
