@@ -92,7 +92,12 @@ struct CompatHandler {
             let settlement = settlement
             return StreamingAnswer.response(status: status, headers: headers, chunks: events, watching: request) { end in
                 // The usage the translator read, once the last event has passed.
-                observation.answered(usage: outcome.usage.usage, note: end.isCompleted ? nil : "stream ended early: client went away")
+                // (A dropped response is ended as a 499 by `GatewayControls.observe`'s guard.)
+                if case .failed = end {
+                    observation.answered(usage: outcome.usage.usage, note: "stream ended early: client went away")
+                } else {
+                    observation.answered(usage: outcome.usage.usage)
+                }
                 // An abandoned or cut stream's upstream cost is unknown: its estimate stays reserved as spent.
                 settlement?.settle(target: target, usage: outcome.usage.usage, answered: true)
             }
