@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.20.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.0.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
         // Tracing: OTLP/HTTP only; the gRPC trait would pull grpc-swift into every build.
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.0"),
@@ -56,6 +58,9 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -96,6 +101,7 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore", "SwitchyardServer", "SwitchyardStorage", "SwitchyardProviders", "SwitchyardFakeUpstream",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -134,12 +140,12 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardStorageTests",
-            dependencies: ["SwitchyardStorage", "SwitchyardCore", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["SwitchyardStorage", "SwitchyardCore", "SwitchyardTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
         .testTarget(
             name: "SwitchyardServerTests",
             dependencies: [
-                "SwitchyardServer", "SwitchyardFakeUpstream", "SwitchyardTestSupport",
+                "SwitchyardServer", "SwitchyardStorage", "SwitchyardFakeUpstream", "SwitchyardTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -44,6 +44,16 @@ printf 'gateways:\n  default: { collect_logs: false }\n' >>"$WORK/nolog.yaml"
 PIDS+=($!); NOLOG_PID=$!
 for _ in $(seq 1 300); do grep -q 'listening on' "$WORK/nolog.log" && break; sleep 0.1; done
 
+# BEFORE_BIN: another build's switchyard binary (e.g. the previous commit's), run with the same
+# configuration on its own storage, for before/after figures from one run.
+if [ -n "${BEFORE_BIN:-}" ]; then
+  BEFORE_PORT="$(free_port)"
+  sed -e "s#^storage:.*#storage: sqlite:$WORK/before.sqlite#" "$WORK/switchyard.yaml" >"$WORK/before.yaml"
+  (cd "$WORK" && exec env ${SWITCHYARD_ENV:-} "$BEFORE_BIN" serve --config "$WORK/before.yaml" --routes "$ROOT/bench/routes" --port "$BEFORE_PORT") >"$WORK/before.log" 2>&1 &
+  PIDS+=($!); BEFORE_PID=$!
+  for _ in $(seq 1 300); do grep -q 'listening on' "$WORK/before.log" && break; sleep 0.1; done
+fi
+
 write_post_lua "$WORK/compat.lua" openai/gpt-5.2
 write_post_lua "$WORK/dynamic.lua" dynamic/bench
 write_post_lua "$WORK/plain.lua" gpt-5.2
@@ -65,12 +75,15 @@ measure() {  # LABEL PID SCRIPT URL
     END { printf "%-30s %9.0f req/s  p50 %-8s  %.3f CPU ms/request\n", label, rps, p50, ticks * 1000 / hz / n }' <<<"$out"
 }
 wrk -t2 -c64 -d2s -s "$WORK/compat.lua" "$SY_URL/compat/chat/completions" >/dev/null
-for round in 1 2; do
+for round in $(seq 1 "${ROUNDS:-2}"); do
   echo "round $round"
   measure nginx-proxy "$PX_PID" plain "http://127.0.0.1:$PX_PORT/v1/chat/completions"
   measure hummingbird-floor "$FLOOR_PID" plain "http://127.0.0.1:$FLOOR_PORT/v1/chat/completions"
   measure "switchyard-compat (defaults)" "$SY_PID" compat "$SY_URL/compat/chat/completions"
   measure "  same, request log off" "$NOLOG_PID" compat "http://127.0.0.1:$NOLOG_PORT/compat/chat/completions"
+  if [ -n "${BEFORE_BIN:-}" ]; then
+    measure "  BEFORE_BIN, defaults" "$BEFORE_PID" compat "http://127.0.0.1:$BEFORE_PORT/compat/chat/completions"
+  fi
   measure switchyard-passthrough "$SY_PID" plain "$SY_URL/openai/chat/completions"
   measure switchyard-dynamic "$SY_PID" dynamic "$SY_URL/compat/chat/completions"
 done

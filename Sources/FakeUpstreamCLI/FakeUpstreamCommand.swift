@@ -22,6 +22,7 @@ struct FakeUpstreamCommand: AsyncParsableCommand {
     @Option(name: .customLong("reset-after-chunks"), help: "Stream events written before a mid-stream reset.") var resetAfterChunks = 1
     @Option(name: .customLong("stream-error-after-chunks"), help: "Send the provider's in-stream error event after this many stream events.")
     var streamErrorAfterChunks: Int?
+    @Option(help: "Answer every request 400 with this cause in the provider's error body: context-length or content-filter.") var error: String?
     @Flag(name: .customLong("no-usage"), help: "Omit usage from responses.") var noUsage = false
     @Flag(name: .customLong("tool-call"), help: "Answer with a tool call whenever the request offers tools.") var toolCall = false
     @Option(
@@ -33,6 +34,9 @@ struct FakeUpstreamCommand: AsyncParsableCommand {
     func validate() throws {
         if let reset, FakeBehavior.Reset(rawValue: reset) == nil {
             throw ValidationError("--reset must be before-first-byte or mid-stream")
+        }
+        if let error, FakeBehavior.ErrorCause(rawValue: error) == nil {
+            throw ValidationError("--error must be context-length or content-filter")
         }
         if let status, !(100...599).contains(status) { throw ValidationError("--status must be an HTTP status") }
         if chunks < 1 { throw ValidationError("--chunks must be at least 1") }
@@ -46,7 +50,7 @@ struct FakeUpstreamCommand: AsyncParsableCommand {
             latencyMs: latencyMs, chunkIntervalMs: chunkIntervalMs, chunks: chunks, status: status,
             retryAfter: retryAfter, malformed: malformed, reset: reset.flatMap(FakeBehavior.Reset.init(rawValue:)),
             resetAfterChunks: resetAfterChunks, usage: !noUsage, toolCall: toolCall,
-            streamErrorAfterChunks: streamErrorAfterChunks
+            streamErrorAfterChunks: streamErrorAfterChunks, error: error.flatMap(FakeBehavior.ErrorCause.init(rawValue:))
         )
         var perModel: [String: FakeBehavior] = [:]
         for rule in rules {

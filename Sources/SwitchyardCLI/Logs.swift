@@ -8,7 +8,7 @@ struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "logs",
         abstract: "Query the request log (the storage named in the configuration).",
-        discussion: "Newest first. Reads the storage file directly, so it works while the gateway runs (SQLite WAL)."
+        discussion: "Newest first. Reads the storage directly (the SQLite file in WAL mode, or PostgreSQL), so it works while the gateway runs."
     )
 
     @OptionGroup var configurationFile: ConfigurationOption
@@ -38,7 +38,8 @@ struct Logs: AsyncParsableCommand {
         if storage != "memory", let file = SQLiteDatabase.path(fromStorageURL: storage), !FileManager.default.fileExists(atPath: file) {
             throw ValidationError("no request log at '\(file)' (storage: \(storage)); start the gateway first")
         }
-        let store = try GatewayStorage.open(storage).database
+        let opened = try await GatewayStorage.open(storage)
+        let store = opened.requestLog
         var query = RequestLogQuery(perPage: limit)
         if let since {
             guard let seconds = DurationText.parse(since) else { throw ValidationError("--since must be a duration such as 15m, 1h or 2d") }
@@ -64,7 +65,15 @@ struct Logs: AsyncParsableCommand {
                 throw ValidationError("--status must be a status such as 200 or a class such as 5xx")
             }
         }
-        let (records, total) = try await store.query(query)
+        let result: (records: [RequestLogRecord], total: Int)
+        do {
+            result = try await store.query(query)
+        } catch {
+            await opened.close()
+            throw error
+        }
+        await opened.close()
+        let (records, total) = result
         FileHandle.standardOutput.write(Data((json ? LogsOutput.json(records) : LogsOutput.table(records, total: total)).utf8))
     }
 }

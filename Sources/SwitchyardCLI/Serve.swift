@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardServer
@@ -76,21 +77,51 @@ struct Serve: AsyncParsableCommand {
         LogOutput.standardOutput.flush()
         FileHandle.standardOutput.write(Data(startup.utf8))
 
-        let limits: InMemoryLimitStore
+        let limits: any LimitStore
         let limitPersister: LimitPersister?
-        let requestLog: SQLiteDatabase
+        let storage: GatewayStorage.Opened
         do {
-            let (database, durable) = try GatewayStorage.open(configuration.storage)
-            (limits, limitPersister) = try await LimitStorage.open(backend: durable ? database : nil, logger: logger, maxKeys: configuration.limits.maxLimitKeys)
-            requestLog = database
+            // PostgreSQL is migrated here, before anything reads it.
+            storage = try await GatewayStorage.open(configuration.storage, logger: logger)
+            for migration in storage.appliedMigrations { logger.info("applied schema migration", metadata: ["migration": "\(migration)"]) }
         } catch {
             LogOutput.standardOutput.flush()
-            FileHandle.standardError.write(Data("switchyard: cannot open storage '\(configuration.storage)': \(error)\n".utf8))
+            FileHandle.standardError.write(Data("switchyard: cannot open storage '\(GatewayStorage.shown(configuration.storage))': \(error)\n".utf8))
             throw ExitCode(1)
+        }
+        if let postgres = storage.postgres {
+            // Several instances share limits through leases of the pool in PostgreSQL.
+            let (store, leaseService) = ClusterLimits.make(configuration: configuration, database: postgres, logger: logger)
+            limits = store
+            limitPersister = nil
+            services.append(leaseService)
+        } else { do {
+            (limits, limitPersister) = try await LimitStorage.open(backend: storage.limitSnapshots, logger: logger, maxKeys: configuration.limits.maxLimitKeys)
+        } catch {
+            await storage.close()
+            LogOutput.standardOutput.flush()
+            FileHandle.standardError.write(Data("switchyard: cannot restore limit state from '\(GatewayStorage.shown(configuration.storage))': \(error)\n".utf8))
+            throw ExitCode(1)
+        } }
+        let metricsRegistry = PrometheusCollectorRegistry()
+        var requestLog = storage.requestLog
+        if let postgres = storage.postgres {
+            services.append(DatabaseMetricsService(database: postgres, registry: metricsRegistry))
+            do {
+                let spool = try SpoolingRequestLogStore(
+                    base: postgres, directory: configuration.cluster.spoolDirectory, maxBytes: configuration.cluster.spoolMaxBytes, logger: logger)
+                requestLog = spool
+                services.append(SpoolDrainService(spool: spool))
+            } catch {
+                await storage.close()
+                LogOutput.standardOutput.flush()
+                FileHandle.standardError.write(Data("switchyard: cannot open the request-log spool '\(configuration.cluster.spoolDirectory)': \(error)\n".utf8))
+                throw ExitCode(1)
+            }
         }
 
         let listenHost = configuration.listen.host
-        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, configurationSource: source, onServerRunning: { port in
+        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, metrics: metricsRegistry, configurationSource: source, onServerRunning: { port in
             // Written unbuffered, after the log lines before it: scripts and tests wait for this line.
             LogOutput.standardOutput.flush()
             FileHandle.standardOutput.write(Data("switchyard listening on http://\(listenHost):\(port)\n".utf8))
@@ -99,6 +130,13 @@ struct Serve: AsyncParsableCommand {
         var groupConfiguration = ServiceGroupConfiguration(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = configuration.limits.shutdownGrace
         groupConfiguration.maximumCancellationDuration = .seconds(5)
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch {
+            await storage.close()
+            throw error
+        }
+        // After the group: the request-log writer and the limit persister have written their last.
+        await storage.close()
     }
 }

@@ -9,6 +9,14 @@ public struct FakeBehavior: Sendable, Equatable {
         case midStream = "mid-stream"
     }
 
+    /// Error answers whose body names a cause, each in the provider's own words (`x-fake-error`).
+    public enum ErrorCause: String, Sendable, Equatable, CaseIterable {
+        /// A 400 saying the prompt exceeds the model's context window.
+        case contextLength = "context-length"
+        /// A 400 saying the provider's content filter refused the prompt.
+        case contentFilter = "content-filter"
+    }
+
     /// Delay before the first response byte.
     public var latencyMs: Int
     /// Delay between two stream events.
@@ -35,6 +43,8 @@ public struct FakeBehavior: Sendable, Equatable {
     /// Streams only: after this many events, send the provider's in-stream error event and end the stream
     /// (HTTP status stays 200, as when a provider fails mid-answer).
     public var streamErrorAfterChunks: Int?
+    /// When set (and `status` is not), every request answers 400 with this cause in the error body.
+    public var error: ErrorCause?
 
     public init(
         latencyMs: Int = 0,
@@ -49,7 +59,8 @@ public struct FakeBehavior: Sendable, Equatable {
         toolCall: Bool = false,
         failFirst: Int = 0,
         failStatus: Int = 503,
-        streamErrorAfterChunks: Int? = nil
+        streamErrorAfterChunks: Int? = nil,
+        error: ErrorCause? = nil
     ) {
         self.latencyMs = latencyMs
         self.chunkIntervalMs = chunkIntervalMs
@@ -64,6 +75,7 @@ public struct FakeBehavior: Sendable, Equatable {
         self.failFirst = failFirst
         self.failStatus = failStatus
         self.streamErrorAfterChunks = streamErrorAfterChunks
+        self.error = error
     }
 
     /// Applies `x-fake-*` request headers on top of `self`. Unparsable values are ignored.
@@ -85,6 +97,7 @@ public struct FakeBehavior: Sendable, Equatable {
         if let value = header("x-fake-stream-error-after-chunks").flatMap(Int.init), value >= 0 {
             result.streamErrorAfterChunks = value
         }
+        if let value = header("x-fake-error") { result.error = ErrorCause(rawValue: value.lowercased()) }
         if let value = header("x-fake-fail-status").flatMap(Int.init), (100...599).contains(value) { result.failStatus = value }
         return result
     }
@@ -95,7 +108,7 @@ public struct FakeBehavior: Sendable, Equatable {
 
     /// Parses `"MODEL knob=value,knob=value"`, knobs named like the `x-fake-*` headers without the prefix
     /// (`latency-ms`, `chunk-interval-ms`, `chunks`, `status`, `retry-after`, `malformed`, `reset`,
-    /// `reset-after-chunks`, `usage`, `tool-call`, `fail-first`, `fail-status`), applied on top of `base`.
+    /// `reset-after-chunks`, `usage`, `tool-call`, `fail-first`, `fail-status`, `stream-error-after-chunks`, `error`), applied on top of `base`.
     public static func rule(_ text: String, base: FakeBehavior = FakeBehavior()) throws -> (model: String, behavior: FakeBehavior) {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         guard let space = trimmed.firstIndex(of: " ") else {
@@ -111,6 +124,7 @@ public struct FakeBehavior: Sendable, Equatable {
             let valid = switch pair[0] {
             case "retry-after", "malformed", "usage", "tool-call": true
             case "reset": Reset(rawValue: pair[1]) != nil
+            case "error": ErrorCause(rawValue: pair[1]) != nil
             default: Int(pair[1]).map { $0 >= 0 } ?? false
             }
             guard valid else { throw RuleError(description: "rule '\(text)': bad value for \(pair[0])") }
@@ -121,7 +135,7 @@ public struct FakeBehavior: Sendable, Equatable {
 
     static let knobNames = [
         "latency-ms", "chunk-interval-ms", "chunks", "status", "retry-after", "malformed", "reset",
-        "reset-after-chunks", "usage", "tool-call", "fail-first", "fail-status", "stream-error-after-chunks",
+        "reset-after-chunks", "usage", "tool-call", "fail-first", "fail-status", "stream-error-after-chunks", "error",
     ]
 
     private static func flag(_ value: String) -> Bool {

@@ -43,6 +43,9 @@ struct FakeResponder: Sendable {
         if let status = behavior.status {
             return errorPlan(provider, status: status, retryAfter: behavior.retryAfter, serial: serial)
         }
+        if let cause = behavior.error {
+            return causePlan(provider, cause: cause, serial: serial)
+        }
         let context = AnswerContext(serial: serial, created: configuration.clock(), model: model ?? "", behavior: behavior)
         let needsBody: Bool = switch route {
         case .openAIModels, .anthropicModels, .geminiModels, .notFound: false
@@ -119,6 +122,36 @@ struct FakeResponder: Sendable {
             SSEEvent(name: "error", data: #"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#).bytes(lineEnding: "\n")
         case .gemini:
             SSEEvent(data: GeminiFormat.errorBody(status: 500, message: nil)).bytes(lineEnding: "\r\n")
+        }
+    }
+
+    /// A 400 naming its cause as each provider does (reference: OpenAI `code`, Azure `innererror`,
+    /// Anthropic's and Gemini's messages). Gemini blocks prompts with a 200 and `promptFeedback`
+    /// rather than an error, so its content-filter answer here is the 400 an OpenAI-compatible
+    /// Gemini endpoint would normalize to.
+    func causePlan(_ provider: FakeRoute.Provider, cause: FakeBehavior.ErrorCause, serial: Int) -> ResponsePlan {
+        switch (provider, cause) {
+        case (.openAI, .contextLength), (.workersAI, .contextLength):
+            let body = JSONText.object([("error", .object([
+                ("message", .string("This model's maximum context length is 128000 tokens. However, your messages resulted in 131072 tokens. Please reduce the length of the messages.")),
+                ("type", .string("invalid_request_error")), ("param", .string("messages")), ("code", .string("context_length_exceeded")),
+            ]))]).rendered()
+            return .json(status: 400, body, headers: [("x-request-id", "req_fake\(serial)")])
+        case (.openAI, .contentFilter), (.workersAI, .contentFilter):
+            let body = JSONText.object([("error", .object([
+                ("message", .string("The response was filtered due to the prompt triggering Azure OpenAI's content management policy.")),
+                ("type", .null), ("param", .string("prompt")), ("code", .string("content_filter")), ("status", .int(400)),
+                ("innererror", .object([("code", .string("ResponsibleAIPolicyViolation"))])),
+            ]))]).rendered()
+            return .json(status: 400, body, headers: [("x-request-id", "req_fake\(serial)")])
+        case (.anthropic, .contextLength):
+            return errorPlan(provider, status: 400, message: "prompt is too long: 210000 tokens > 200000 maximum", serial: serial)
+        case (.anthropic, .contentFilter):
+            return errorPlan(provider, status: 400, message: "Output blocked by content filtering policy", serial: serial)
+        case (.gemini, .contextLength):
+            return errorPlan(provider, status: 400, message: "The input token count (1200000) exceeds the maximum number of tokens allowed (1048576).", serial: serial)
+        case (.gemini, .contentFilter):
+            return errorPlan(provider, status: 400, message: "The prompt was blocked by the content filter (SAFETY).", serial: serial)
         }
     }
 

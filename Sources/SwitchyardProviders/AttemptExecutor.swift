@@ -11,6 +11,20 @@ public enum AttemptFailure: Sendable {
     case response(DispatchOutcome)
     /// No usable answer: connection failure, timeout, malformed body, or a configuration problem.
     case error(GatewayError)
+
+    /// The failure as `retry_on`/`fallback_on` name it; nil for a problem of the gateway itself
+    /// (configuration, a missing key), which no list names.
+    public var upstreamFailure: UpstreamFailure? {
+        switch self {
+        case .response(let outcome): UpstreamFailure(.status(outcome.status), reason: outcome.errorReason)
+        case .error(let error):
+            switch error.kind {
+            case .timeout: UpstreamFailure(.timeout)
+            case .noResponse: UpstreamFailure(.connection)
+            default: nil
+            }
+        }
+    }
 }
 
 public enum AttemptResult: Sendable {
@@ -24,6 +38,12 @@ public protocol UpstreamAnswer: Sendable {
     var statusCode: Int { get }
     /// The `Retry-After` header value, if any.
     var retryAfter: String? { get }
+    /// What the error body says about the cause (`retry_on: [context_length]`); nil when unread.
+    var errorReason: UpstreamErrorReason? { get }
+}
+
+extension UpstreamAnswer {
+    public var errorReason: UpstreamErrorReason? { nil }
 }
 
 extension DispatchOutcome: UpstreamAnswer {
@@ -80,7 +100,8 @@ public struct AttemptExecutor: Sendable {
     public func run<R: RandomNumberGenerator>(
         _ request: DispatchRequest, attempt: DispatchAttempt, fallback: Bool = false, rng: inout R, logger: Logger
     ) async throws -> AttemptResult {
-        let result = try await run(provider: attempt.provider.slug, model: attempt.model, step: attempt.step, fallback: fallback, retries: attempt.retries, backoff: attempt.backoff, rng: &rng, logger: logger) {
+        let result = try await run(provider: attempt.provider.slug, model: attempt.model, step: attempt.step, fallback: fallback, retries: attempt.retries, backoff: attempt.backoff,
+                                   retryOn: attempt.retryOn, rng: &rng, logger: logger) {
             try await dispatcher.once(request, attempt: attempt, logger: logger)
         }
         switch result {
@@ -96,7 +117,8 @@ public struct AttemptExecutor: Sendable {
     /// once). An error answer that is going to be retried is handed to `discard` first, so that a
     /// passthrough answer's body can be drained and its connection reused.
     public func run<Answer: UpstreamAnswer, R: RandomNumberGenerator>(
-        provider: String, model: String? = nil, step: Int? = nil, fallback: Bool = false, retries: Int, backoff: Backoff, rng: inout R, logger: Logger,
+        provider: String, model: String? = nil, step: Int? = nil, fallback: Bool = false, retries: Int, backoff: Backoff, retryOn: FailureMatcher = .defaultRetry,
+        rng: inout R, logger: Logger,
         discard: (Answer) async -> Void = { _ in },
         try once: () async throws -> Answer
     ) async throws -> TriesResult<Answer> {
@@ -104,6 +126,7 @@ public struct AttemptExecutor: Sendable {
         let tries = max(0, retries) + 1
         for tryNumber in 1...tries {
             let kind: RetryPolicy.Failure
+            var reason: UpstreamErrorReason?
             var retryAfter: Seconds?
             do {
                 let answer: Answer
@@ -116,6 +139,7 @@ public struct AttemptExecutor: Sendable {
                 if (200..<300).contains(answer.statusCode) { return .served(answer) }
                 last = .rejected(answer)
                 kind = .status(answer.statusCode)
+                reason = answer.errorReason
                 retryAfter = answer.retryAfter.flatMap { RetryPolicy.parseRetryAfter($0, now: now()) }
             } catch let error as GatewayError {
                 last = .error(error)
@@ -125,7 +149,7 @@ public struct AttemptExecutor: Sendable {
                 default: return last
                 }
             }
-            guard tryNumber < tries, RetryPolicy.isRetryable(kind) else { break }
+            guard tryNumber < tries, retryOn.matches(UpstreamFailure(kind, reason: reason)) else { break }
             if case .rejected(let answer) = last { await discard(answer) }
             let delay = policy.delay(beforeRetry: tryNumber, backoff: backoff, retryAfter: retryAfter, rng: &rng)
             logger.debug("upstream attempt failed, trying again", metadata: [

@@ -20,9 +20,15 @@ public struct DispatchAttempt: Sendable {
     public var overrides: [String: JSONValue]
     /// `cf-aig-step` when this attempt serves the request.
     public var step: Int
+    /// Failures tried again while retries are left (a route node's `retry_on`).
+    public var retryOn: FailureMatcher
+    /// Failures after which the plan's next attempt is tried (`fallback_on`); any other failure is
+    /// the request's answer. Problems of the gateway's own configuration always move on.
+    public var fallbackOn: FailureMatcher
 
     public init(provider: UpstreamProvider, model: String, timeout: Duration? = nil, retries: Int = 0,
-                backoff: Backoff = Backoff(delay: 0, mode: .constant), overrides: [String: JSONValue] = [:], step: Int = 0) {
+                backoff: Backoff = Backoff(delay: 0, mode: .constant), overrides: [String: JSONValue] = [:], step: Int = 0,
+                retryOn: FailureMatcher = .defaultRetry, fallbackOn: FailureMatcher = .defaultFallback) {
         self.provider = provider
         self.model = model
         self.timeout = timeout
@@ -30,6 +36,8 @@ public struct DispatchAttempt: Sendable {
         self.backoff = backoff
         self.overrides = overrides
         self.step = step
+        self.retryOn = retryOn
+        self.fallbackOn = fallbackOn
     }
 }
 
@@ -39,6 +47,13 @@ public protocol AttemptPlan: Sendable {
     /// The first attempt, then after each failure the next one; nil when none is left. Throws when
     /// the plan itself ends the request (a route's rate limit or reject node).
     mutating func next() throws(GatewayError) -> DispatchAttempt?
+    /// How the attempt `next` handed out last ended (after its retries): route plans feed it to
+    /// the target's breaker and in-flight count.
+    mutating func finished(_ report: AttemptReport)
+}
+
+extension AttemptPlan {
+    public mutating func finished(_ report: AttemptReport) {}
 }
 
 public struct FixedAttempts: AttemptPlan {
@@ -97,6 +112,8 @@ public struct DispatchOutcome: Sendable {
     public var headers: [(String, String)]
     public var body: Body
     public var usage: UsageRecorder
+    /// For error statuses: the cause the provider's error body names (`fallback_on: [context_length]`).
+    public var errorReason: UpstreamErrorReason? = nil
 }
 
 /// Executes an ordered list of attempts (retries with backoff, then the next attempt) against the
@@ -128,10 +145,11 @@ public struct Dispatcher: Sendable {
         self.maxResponseBytes = maxResponseBytes
     }
 
-    /// Tries the plan's attempts in order, each with its retries (`AttemptExecutor`: `RetryPolicy`'s
-    /// retryable failures, backoff with jitter, `Retry-After` up to its cap), then the next one.
-    /// Returns the first answer or the first non-retryable upstream error (a 4xx other than 408 and
-    /// 429), else the last upstream error response, else throws the last gateway error.
+    /// Tries the plan's attempts in order, each with its retries (`AttemptExecutor`: the attempt's
+    /// `retryOn` failures, backoff with jitter, `Retry-After` up to its cap), then the next one when
+    /// the failure is among the attempt's `fallbackOn` (by default the retried failures, so any
+    /// other 4xx ends the request). Returns the first answer or the first failure that does not move
+    /// on, else the last upstream error response, else throws the last gateway error.
     public func dispatch(_ request: DispatchRequest, plan: inout some AttemptPlan, executor: AttemptExecutor? = nil, logger: Logger) async throws -> DispatchOutcome {
         let executor = executor ?? self.executor
         var rng = SplitMix64(seed: UInt64.random(in: .min ... .max))
@@ -141,12 +159,25 @@ public struct Dispatcher: Sendable {
             if let failed = previous { observer.fellBack(failed.provider.slug) }
             let fallback = previous != nil
             previous = attempt
-            switch try await executor.run(request, attempt: attempt, fallback: fallback, rng: &rng, logger: logger) {
+            let result: AttemptResult
+            do {
+                result = try await executor.run(request, attempt: attempt, fallback: fallback, rng: &rng, logger: logger)
+            } catch {
+                plan.finished(.abandoned)
+                throw error
+            }
+            switch result {
             case .served(let outcome):
-                return outcome
-            case .failed(.response(let outcome)) where !RetryPolicy.isRetryable(.status(outcome.status)):
+                plan.finished(.served)
                 return outcome
             case .failed(let failure):
+                plan.finished(.failed(failure.upstreamFailure))
+                if let upstream = failure.upstreamFailure, !attempt.fallbackOn.matches(upstream) {
+                    switch failure {
+                    case .response(let outcome): return outcome
+                    case .error(let error): throw error
+                    }
+                }
                 last = failure
             }
         }
@@ -198,8 +229,12 @@ public struct Dispatcher: Sendable {
         guard (200..<300).contains(status) else {
             let body = try await collect(response, provider: provider.slug)
             let translated = provider.adapter.translateError(status: status, body: body, provider: provider)
+            let reason = UpstreamErrorReason.classify(status: status, body: try? JSONValue.parse(bytes: body.readableBytesView))
+                ?? UpstreamErrorReason.classify(status: translated.status, body: try? JSONValue.parse(bytes: translated.body.readableBytesView))
             status = translated.status
-            return outcome(.buffered(translated.body), headers: Self.replacingContentType(responseHeaders, with: "application/json"))
+            var answer = outcome(.buffered(translated.body), headers: Self.replacingContentType(responseHeaders, with: "application/json"))
+            answer.errorReason = reason
+            return answer
         }
         let contentType = response.headers.first(name: "content-type")?.lowercased() ?? ""
         if request.stream, contentType.hasPrefix("text/event-stream") {

@@ -59,6 +59,11 @@ public struct GatewayError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A route that ended the request itself: its limits and budgets answer 429 with `Retry-After`,
     /// a `reject` node the status it names; all with 2041.
     public init(_ rejection: RouteRejection) {
+        if rejection.kind == .unavailable {
+            // A skipped target (breaker open, max_concurrency): the route has no model to try now.
+            self.init(.unavailable, status: 503, message: rejection.message, retryAfter: rejection.retryAfter.map { max(1, Int($0.rounded(.up))) })
+            return
+        }
         self.init(.routeLimited, status: rejection.chosenStatus ?? 429, message: rejection.message, retryAfter: rejection.retryAfter.map { max(1, Int($0.rounded(.up))) })
     }
     public static func invalidProvider(_ message: String) -> Self { .init(.invalidProvider, status: 400, message: message) }

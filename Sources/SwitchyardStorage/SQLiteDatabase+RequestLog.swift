@@ -16,7 +16,8 @@ extension SQLiteDatabase: RequestLogStore {
                 INSERT OR REPLACE INTO request_log (\(Self.logColumns))
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            for r in records {
+            for original in records {
+                let r = RequestLogRecord.withoutNUL(original)
                 let values: [(any DatabaseValueConvertible)?] = [
                     r.id, r.createdAt, r.gateway, r.account, r.provider, r.model, r.route, r.routePath, r.step, r.path,
                     r.statusCode, r.success, r.cached, r.stream, r.durationMs, r.timeToFirstByteMs, r.tokensIn, r.tokensOut,

@@ -46,7 +46,7 @@ import Testing
               6. gpt failed and has no fallback
 
             attempts (each runs only if the one before it fails):
-              1. anthropic/claude-sonnet-4-5 (node claude): timeout 20s, 2 retries (exponential backoff: 250ms, 500ms)
+              1. anthropic/claude-sonnet-4-5 (node claude): timeout 20s, 2 retries on timeout, connect, 408, 429, 5xx (exponential backoff: 250ms, 500ms), falls back on timeout, connect, 408, 429, 5xx
               2. openai/gpt-5.2 (node gpt): no timeout, no retries, set {"max_tokens":1024}
               then: the route ends with the last upstream error
 

@@ -13,64 +13,6 @@ import Testing
             usage: Usage(promptTokens: 10 * i, completionTokens: i), cost: Double(i) / 1000, metadata: metadata)
     }
 
-    @Test func filtersOrderAndPages() async throws {
-        let db = try SQLiteDatabase(path: ":memory:")
-        try await db.insert((1...30).map { i in
-            record(i, model: i % 3 == 0 ? "anthropic/claude-haiku-4-5" : "openai/gpt-5-mini", status: i % 10 == 0 ? 500 : 200,
-                   metadata: ["user": .string("u\(i % 4)"), "n": .number(Double(i))])
-        })
-        let all = try await db.query(RequestLogQuery(perPage: 7))
-        #expect(all.total == 30)
-        #expect(all.records.map(\.id) == (24...30).reversed().map { String(format: "log-%05d", $0) })
-
-        let page2 = try await db.query(RequestLogQuery(orderBy: .createdAt, descending: false, page: 2, perPage: 10))
-        #expect(page2.records.first?.id == "log-00011")
-
-        let anthropic = try await db.query(RequestLogQuery(filters: [.init(.field(.model), .contains, .string("claude"))]))
-        #expect(anthropic.total == 10)
-
-        let failed = try await db.query(RequestLogQuery(filters: [.init(.field(.statusCode), .gt, .number(399))]))
-        #expect(failed.records.map(\.id).sorted() == ["log-00010", "log-00020", "log-00030"])
-
-        let user1 = try await db.query(RequestLogQuery(filters: [.init(.metadata("user"), .eq, .string("u1"))]))
-        #expect(user1.total == 8)
-        let notUser1 = try await db.query(RequestLogQuery(filters: [.init(.metadata("user"), .neq, .string("u1"))]))
-        #expect(notUser1.total == 22)
-        let bigN = try await db.query(RequestLogQuery(filters: [.init(.metadata("n"), .gt, .number(25))]))
-        #expect(bigN.total == 5)
-        let since = try await db.query(RequestLogQuery(since: 1_800_000_021))
-        #expect(since.total == 10)
-    }
-
-    @Test func roundTripsEveryFieldAndPatches() async throws {
-        let db = try SQLiteDatabase(path: ":memory:")
-        var r = record(7, metadata: ["plan": .string("paid")])
-        r.route = "customer-support@abc"
-        r.routePath = "plan>paid-budget>claude"
-        r.requestBody = #"{"model":"x"}"#
-        r.timeToFirstByteMs = 12.5
-        r.cachedTokensIn = 3
-        try await db.insert([r])
-        #expect(try await db.record(id: r.id) == r)
-
-        let patched = try await db.patch(id: r.id, RequestLogPatch(feedback: 1, score: 0.9, metadata: ["reviewed": .bool(true)]))
-        #expect(patched?.feedback == 1)
-        #expect(patched?.metadata == ["plan": .string("paid"), "reviewed": .bool(true)])
-        #expect(try await db.record(id: r.id)?.score == 0.9)
-        #expect(try await db.patch(id: "nope", RequestLogPatch(feedback: 1)) == nil)
-    }
-
-    @Test func retentionByRowsAndAge() async throws {
-        let db = try SQLiteDatabase(path: ":memory:")
-        try await db.insert((1...100).map { record($0) })
-        let byAge = try await db.prune(maxRows: nil, maxAge: 50, now: 1_800_000_100)
-        #expect(byAge == 49)  // created at +1 … +49, strictly older than now − 50
-        let byRows = try await db.prune(maxRows: 20, maxAge: nil, now: 1_800_000_100)
-        #expect(byRows == 31)
-        let left = try await db.query(RequestLogQuery(perPage: 1000))
-        #expect(left.records.map(\.id).sorted() == (81...100).map { String(format: "log-%05d", $0) })
-    }
-
     @Test func writerDropsWhenFullAndFlushesOnShutdown() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-log-\(UUID().uuidString).sqlite").path
         defer { try? FileManager.default.removeItem(atPath: path) }

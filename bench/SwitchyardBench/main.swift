@@ -71,6 +71,30 @@ measure("canary, sticky split to its first attempt", iterations: 1_000_000) { i 
     if case .attempt(let a) = run.start(facts: user, limits: limits, now: 0, rng: &rng) { sink &+= a.step }
 }
 
+// A model node with a circuit breaker and max_concurrency: the gate is asked (one lock, one
+// dictionary lookup) and the attempt's end reported, as the server does per request.
+let guarded = RouteCompiler.compile(RouteSource(path: "guarded.yaml", contents: """
+    nodes:
+      tier:
+        if: metadata.plan == "paid"
+        then: main
+        else: main
+      main:
+        model: openai/gpt-5.2
+        breaker: { failures: 5, within: 30s, cooldown: 60s }
+        max_concurrency: 1000
+        fallback: openai/gpt-5-mini
+    """)).graph!
+let health = TargetHealth()
+measure("breaker + max_concurrency node to its first attempt, outcome reported", iterations: 1_000_000) { i in
+    var run = RouteRun(graph: guarded)
+    var rng = SplitMix64(seed: UInt64(i))
+    if case .attempt(let a) = run.start(facts: paid, limits: limits, now: Double(i) * 0.001, rng: &rng, gate: health), let key = a.gateKey {
+        health.finished(key, report: .served, now: Double(i) * 0.001)
+        sink &+= a.step
+    }
+}
+
 // Compiling 1,000 generated routes (variations of customer-support) as one directory.
 let template = load("customer-support.yaml").contents
 let sources = (0..<1000).map { i in

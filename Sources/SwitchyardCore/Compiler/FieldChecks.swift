@@ -90,6 +90,10 @@ struct FieldChecks {
             return nil
         }
         switch ConditionParser.path(s.text, limits: conditionLimits) {
+        case .success(let path) where path.isLive || path.root == .request:
+            sink.error(node.position, "'\(field)' cannot be \(path): a key comes from the request's metadata, headers or body",
+                       suggestion: "for example metadata.user_id or headers[\"x-user\"]")
+            return nil
         case .success(let path): return path
         case .failure(let issue):
             sink.error(node.position, "'\(s.text)' is not a valid path: \(issue.message)",

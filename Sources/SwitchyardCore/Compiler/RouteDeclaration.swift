@@ -33,7 +33,9 @@ struct NodeDeclaration {
         case split(arms: [SplitArm], sticky: ValuePath?)
         case rate(limit: Double, window: Seconds, key: ValuePath?, technique: RouteNode.WindowTechnique, then: TargetRef, exceeded: TargetRef?)
         case budget(limit: Double, window: Seconds, key: ValuePath?, then: TargetRef, exceeded: TargetRef?)
-        case model(target: ModelTarget, timeout: Seconds?, retries: Int, backoff: Backoff, set: [String: JSONValue], fallback: TargetRef?)
+        case model(target: ModelTarget, timeout: Seconds?, retries: Int, backoff: Backoff, set: [String: JSONValue], fallback: TargetRef?,
+                   retryOn: FailureMatcher = .defaultRetry, fallbackOn: FailureMatcher = .defaultFallback,
+                   breaker: BreakerSpec? = nil, maxConcurrency: Int? = nil)
         case reject(status: Int, message: String?)
     }
 
@@ -48,7 +50,7 @@ struct NodeDeclaration {
         case .split(let arms, _)?: return arms.map(\.target)
         case .rate(_, _, _, _, let t, let x)?: return [t] + (x.map { [$0] } ?? [])
         case .budget(_, _, _, let t, let x)?: return [t] + (x.map { [$0] } ?? [])
-        case .model(_, _, _, _, _, let f)?: return f.map { [$0] } ?? []
+        case .model(_, _, _, _, _, let f, _, _, _, _)?: return f.map { [$0] } ?? []
         case .reject?, nil: return []
         }
     }

@@ -4,14 +4,18 @@ import Foundation
 /// provider, and describes the path taken and every model attempt in order (each one being what
 /// happens when the previous one fails).
 public enum RouteExplanation {
-    public static func render(graph: RouteGraph, facts: RequestFacts, seed: UInt64, now: Double, limits: any LimitStore = InMemoryLimitStore()) -> String {
+    /// `gate`: the live target state (breakers, in-flight counts) to explain against; without one,
+    /// no node is skipped. Explaining with a gate admits attempts without reporting their outcome,
+    /// so pass a copy of the state (`TargetGate` snapshots), never the serving one.
+    public static func render(graph: RouteGraph, facts: RequestFacts, seed: UInt64, now: Double, limits: any LimitStore = InMemoryLimitStore(),
+                              gate: (any TargetGate)? = nil) -> String {
         var run = RouteRun(graph: graph, tracing: true)
         var rng = SplitMix64(seed: seed)
-        var steps: [RouteStep] = [run.start(facts: facts, limits: limits, now: now, rng: &rng)]
+        var steps: [RouteStep] = [run.start(facts: facts, limits: limits, now: now, rng: &rng, gate: gate)]
         // Each model attempt fails in turn; the graph is acyclic so this ends within its size.
         for _ in 0...graph.nodes.count {
             guard case .attempt = steps.last else { break }
-            steps.append(run.fallback(facts: facts, limits: limits, now: now, rng: &rng))
+            steps.append(run.fallback(facts: facts, limits: limits, now: now, rng: &rng, gate: gate))
         }
 
         var out: [String] = []
@@ -27,15 +31,21 @@ public enum RouteExplanation {
             n += 1
             out.append("  \(n). \(s)")
         }
+        var live: [ValuePath: Double] = [:]
         for event in run.trace ?? [] {
             switch event {
+            case .live(_, let values):
+                live = values
             case .condition(let name, let source, let result):
                 line("\(name): if \(source) → \(result) → \(result ? "then" : "else") \(targetName(graph, name, result ? 0 : 1))")
                 if let node = graph.node(named: name), case .conditional(let c) = node.kind {
+                    var withLive = facts
+                    withLive.live = live
                     for path in c.condition.paths {
-                        out.append("       \(path) = \(facts.resolve(path).map(\.canonicalJSON) ?? "(missing)")")
+                        out.append("       \(path) = \(withLive.resolve(path).map(\.canonicalJSON) ?? "(missing)")")
                     }
                 }
+                live = [:]
             case .split(let name, let arm, let weight, let target, let position, let sticky):
                 var how = "draw \(String(format: "%.4f", position))"
                 if let sticky, let node = graph.node(named: name), case .split(let s) = node.kind, let path = s.sticky {
@@ -70,6 +80,15 @@ public enum RouteExplanation {
                 line("\(name) failed and has no fallback")
             case .reject(let name, let status):
                 line("\(name): reject \(status)")
+            case .skipped(let name, let admission):
+                switch admission {
+                case .breakerOpen(let retryAt):
+                    line("\(name): skipped, circuit breaker open (probe in \(DurationText.format(max(retryAt - now, 0).rounded(.up))))")
+                case .full(let limit):
+                    line("\(name): skipped, \(limit) attempts in flight (max_concurrency)")
+                case .allowed, .probe:
+                    break
+                }
             }
         }
         out.append("")
@@ -79,7 +98,7 @@ public enum RouteExplanation {
             switch step {
             case .attempt(let a):
                 attempt += 1
-                out.append("  \(attempt). \(a.target) (node \(a.nodeName)): \(settings(a))")
+                out.append("  \(attempt). \(a.target) (node \(a.nodeName)): \(settings(a, graph: graph))")
             case .rejected(let r):
                 // The kind, not an HTTP status: what a rejection becomes on the wire is the server's (docs/errors.md).
                 let how = r.chosenStatus.map { "reject node, status \($0)" } ?? r.kind.rawValue
@@ -93,14 +112,19 @@ public enum RouteExplanation {
         return out.joined(separator: "\n") + "\n"
     }
 
-    static func settings(_ a: RouteAttempt) -> String {
+    static func settings(_ a: RouteAttempt, graph: RouteGraph) -> String {
         var parts: [String] = []
         parts.append(a.timeout.map { "timeout \(DurationText.format($0))" } ?? "no timeout")
         if a.retries == 0 {
             parts.append("no retries")
         } else {
             let delays = (1...a.retries).map { DurationText.format(a.backoff.delay(beforeRetry: $0)) }.joined(separator: ", ")
-            parts.append("\(a.retries) \(a.retries == 1 ? "retry" : "retries") (\(a.backoff.mode.rawValue) backoff: \(delays))")
+            parts.append("\(a.retries) \(a.retries == 1 ? "retry" : "retries") on \(a.retryOn) (\(a.backoff.mode.rawValue) backoff: \(delays))")
+        }
+        if !a.fallbackOn.items.isEmpty { parts.append("falls back on \(a.fallbackOn)") }
+        if case .model(let m) = graph.nodes[a.node].kind {
+            if let b = m.breaker { parts.append(b.description) }
+            if let c = m.maxConcurrency { parts.append("at most \(c) in flight") }
         }
         if !a.set.isEmpty { parts.append("set \(JSONValue.object(a.set).canonicalJSON)") }
         return parts.joined(separator: ", ")

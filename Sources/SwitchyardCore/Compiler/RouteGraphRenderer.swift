@@ -28,6 +28,10 @@ public enum RouteGraphRenderer {
             var parts = [m.target.description]
             if let t = m.timeout { parts.append("timeout \(DurationText.format(t))") }
             if m.retries > 0 { parts.append("retries \(m.retries)") }
+            if m.retries > 0, m.retryOn != .defaultRetry { parts.append("retry on \(m.retryOn)") }
+            if m.fallback != nil, m.fallbackOn != .defaultFallback { parts.append("fallback on \(m.fallbackOn)") }
+            if let b = m.breaker { parts.append(b.description) }
+            if let c = m.maxConcurrency { parts.append("max \(c) in flight") }
             return parts.joined(separator: ", ")
         case .reject(let r): return "reject \(r.status)"
         }

@@ -64,6 +64,7 @@ struct RouteLowering {
             }
         }
 
+        checkLiveReads(d)
         findCycles(d, resolved)
         // With errors some edges are unknown, and "unreachable" would only echo them.
         if !checks.sink.hasErrors { warnUnreachable(d, resolved, start: start) }
@@ -100,8 +101,9 @@ struct RouteLowering {
                 guard let x else { return nil }
                 // The price is filled in below, once every node exists.
                 built = .budget(.init(limit: limit, window: window, key: key, then: t, exceeded: x, reservationPrice: .zero))
-            case .model(let target, let timeout, let retries, let backoff, let set, _):
-                built = .model(.init(target: target, timeout: timeout, retries: retries, backoff: backoff, set: set, fallback: edges.first.flatMap(index)))
+            case .model(let target, let timeout, let retries, let backoff, let set, _, let retryOn, let fallbackOn, let breaker, let maxConcurrency):
+                built = .model(.init(target: target, timeout: timeout, retries: retries, backoff: backoff, set: set, fallback: edges.first.flatMap(index),
+                                     retryOn: retryOn, fallbackOn: fallbackOn, breaker: breaker, maxConcurrency: maxConcurrency))
             case .reject(let status, let message):
                 built = .reject(.init(status: status, message: message))
             }
@@ -129,6 +131,40 @@ struct RouteLowering {
         }
         return RouteGraph(name: routeName, description: d.description, version: RouteCompiler.version(of: source.contents),
                           sourcePath: source.path, nodes: nodes, start: start)
+    }
+
+    /// `budget.<node>.…` must name a budget node of the route and `rate.<node>.…` a rate node.
+    private mutating func checkLiveReads(_ d: RouteDeclaration) {
+        for decl in d.nodes {
+            guard case .conditional(let condition, _, _, _)? = decl.kind else { continue }
+            for path in condition.paths where path.isLive {
+                guard case .key(let name)? = path.segments.first else { continue }
+                let wanted = path.root == .budget ? "budget" : "rate"
+                let candidates = d.nodes.filter { node in
+                    switch node.kind {
+                    case .budget?: wanted == "budget"
+                    case .rate?: wanted == "rate"
+                    default: false
+                    }
+                }.map(\.name)
+                guard let target = d.nodes.first(where: { $0.name == name }) else {
+                    checks.sink.error(decl.position, "node '\(decl.name)' reads \(path), but the route has no node '\(name)'",
+                                      suggestion: NameSuggestion.didYouMean(name, in: candidates) ?? (candidates.isEmpty ? "add a \(wanted) node" : "\(wanted) nodes: \(candidates.joined(separator: ", "))"))
+                    continue
+                }
+                let matches: Bool
+                switch target.kind {
+                case .budget?: matches = wanted == "budget"
+                case .rate?: matches = wanted == "rate"
+                case nil: matches = true  // already reported
+                default: matches = false
+                }
+                if !matches {
+                    checks.sink.error(decl.position, "node '\(decl.name)' reads \(path), but '\(name)' is not a \(wanted) node",
+                                      suggestion: candidates.isEmpty ? "\(wanted).<node> reads a \(wanted) node's counter" : "\(wanted) nodes: \(candidates.joined(separator: ", "))")
+                }
+            }
+        }
     }
 
     static func isValidRouteName(_ name: String) -> Bool {

@@ -11,7 +11,7 @@ struct YAMLRouteFrontEnd {
         "split": ["split", "sticky", "description"],
         "rate": ["rate", "then", "exceeded", "description"],
         "budget": ["budget", "then", "exceeded", "description"],
-        "model": ["model", "timeout", "retries", "backoff", "set", "fallback", "description"],
+        "model": ["model", "timeout", "retries", "backoff", "retry_on", "set", "fallback", "fallback_on", "breaker", "max_concurrency", "description"],
         "reject": ["reject", "description"],
     ]
 
@@ -203,8 +203,120 @@ struct YAMLRouteFrontEnd {
             if fallback == nil { ok = false }
             fallback?.role = .modelFallback
         }
+        var retryOn = FailureMatcher.defaultRetry
+        if let r = field["retry_on"] {
+            if let parsed = readFailures(r, field: "retry_on") { retryOn = parsed } else { ok = false }
+        }
+        var fallbackOn = FailureMatcher.defaultFallback
+        if let f = field["fallback_on"] {
+            if let parsed = readFailures(f, field: "fallback_on") { fallbackOn = parsed } else { ok = false }
+            if field["fallback"] == nil, ok {
+                checks.sink.warning(f.position, "'fallback_on' has no effect: node '\(node)' has no 'fallback'",
+                                    suggestion: "add fallback: <node or model id>, or remove 'fallback_on'")
+            }
+        }
+        if let r = field["retry_on"], retries == 0, ok {
+            checks.sink.warning(r.position, "'retry_on' has no effect: node '\(node)' has no 'retries'", suggestion: "add retries: 2")
+        }
+        var breaker: BreakerSpec?
+        if let b = field["breaker"] {
+            breaker = readBreaker(b)
+            if breaker == nil { ok = false }
+        }
+        var maxConcurrency: Int?
+        if let c = field["max_concurrency"] {
+            if case .number(let n) = c.scalar?.typed, n >= 1, n <= 100_000, n.rounded() == n {
+                maxConcurrency = Int(n)
+            } else {
+                checks.sink.error(c.position, "'max_concurrency' must be a whole number from 1 to 100000 (attempts in flight), found \(c.kindDescription)")
+                ok = false
+            }
+        }
         guard ok, let target else { return nil }
-        return .model(target: target, timeout: timeout, retries: retries, backoff: backoff, set: set, fallback: fallback)
+        return .model(target: target, timeout: timeout, retries: retries, backoff: backoff, set: set, fallback: fallback, retryOn: retryOn, fallbackOn: fallbackOn,
+                      breaker: breaker, maxConcurrency: maxConcurrency)
+    }
+
+    /// `breaker: { failures: 5, within: 30s, cooldown: 60s }`, each key optional (those are the
+    /// defaults), or `breaker: true` for all three defaults.
+    private mutating func readBreaker(_ node: YNode) -> BreakerSpec? {
+        if case .bool(true) = node.scalar?.typed { return BreakerSpec(failures: 5, within: 30, cooldown: 60) }
+        guard let pairs = node.pairs else {
+            checks.sink.error(node.position, "'breaker' must be true or a map such as { failures: 5, within: 30s, cooldown: 60s }, found \(node.kindDescription)")
+            return nil
+        }
+        checks.rejectUnknownKeys(pairs, allowed: ["failures", "within", "cooldown"], context: "'breaker'")
+        var failures = 5
+        var within: Seconds = 30
+        var cooldown: Seconds = 60
+        var ok = true
+        for p in pairs {
+            switch p.name {
+            case "failures":
+                if case .number(let n) = p.value.scalar?.typed, n >= 1, n <= 1000, n.rounded() == n { failures = Int(n) } else {
+                    checks.sink.error(p.value.position, "'failures' must be a whole number from 1 to 1000, found \(p.value.kindDescription)")
+                    ok = false
+                }
+            case "within", "cooldown":
+                guard let d = checks.duration(p.value, field: p.name) else {
+                    ok = false
+                    continue
+                }
+                guard d > 0 else {
+                    checks.sink.error(p.value.position, "'\(p.name)' must be longer than 0s")
+                    ok = false
+                    continue
+                }
+                if p.name == "within" { within = d } else { cooldown = d }
+            default: ok = false
+            }
+        }
+        return ok ? BreakerSpec(failures: failures, within: within, cooldown: cooldown) : nil
+    }
+
+    /// `retry_on` / `fallback_on`: a list (or one item, or `any`) of statuses, `4xx`/`5xx`, `timeout`,
+    /// `connect`, `content_filter`, `context_length`; `[]` means never.
+    private mutating func readFailures(_ node: YNode, field: String) -> FailureMatcher? {
+        let items: [YNode]
+        if let list = node.items {
+            items = list
+        } else if node.scalar != nil {
+            items = [node]
+        } else {
+            checks.sink.error(node.position, "'\(field)' must be a list such as [5xx, 429, timeout], found \(node.kindDescription)")
+            return nil
+        }
+        var out: [FailureMatcher.Item] = []
+        var ok = true
+        for item in items {
+            guard let text = item.scalar?.text.trimmingCharacters(in: .whitespaces), item.scalar != nil else {
+                checks.sink.error(item.position, "an item of '\(field)' must be a status, a class or a failure name, found \(item.kindDescription)",
+                                  suggestion: "valid items: 400...599, \(FailureMatcher.Item.names.joined(separator: ", "))")
+                ok = false
+                continue
+            }
+            guard let parsed = FailureMatcher.Item(text) else {
+                let lower = text.lowercased()
+                var hint: String?
+                if FailureMatcher.Item(lower) != nil {
+                    hint = "write it in lower case: \(lower)"
+                } else if let n = Int(text) {
+                    hint = n < 400 ? "only error statuses (400 to 599) are failures" : "statuses run from 400 to 599"
+                } else {
+                    hint = NameSuggestion.didYouMean(lower, in: FailureMatcher.Item.names)
+                }
+                checks.sink.error(item.position, "'\(text)' is not a failure '\(field)' can name",
+                                  suggestion: hint ?? "valid items: 400...599, \(FailureMatcher.Item.names.joined(separator: ", "))")
+                ok = false
+                continue
+            }
+            if out.contains(parsed) {
+                checks.sink.warning(item.position, "'\(text)' is listed twice in '\(field)'")
+                continue
+            }
+            out.append(parsed)
+        }
+        return ok ? FailureMatcher(out) : nil
     }
 
     private mutating func readBackoff(_ node: YNode) -> Backoff? {

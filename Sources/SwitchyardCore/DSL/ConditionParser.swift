@@ -293,9 +293,9 @@ struct ConditionParser {
         // A dotted path written as one identifier never happens (the lexer splits at '.'), so
         // `metdata.plan` arrives here as root `metdata`.
         guard let root = ValuePath.Root(rawValue: rootName) else {
-            let roots = ["metadata", "headers", "body", "model", "gateway"]
+            let roots = ["metadata", "headers", "body", "model", "gateway", "request", "budget", "rate"]
             let hint = NameSuggestion.didYouMean(rootName, in: roots)
-                ?? "paths start with metadata., headers., body., model or gateway (did you mean metadata.\(rootName)?)"
+                ?? "paths start with metadata., headers., body., model, gateway, request.tokens, budget.<node>. or rate.<node>. (did you mean metadata.\(rootName)?)"
             throw ConditionSyntaxError(offset: t.offset, message: "unknown name '\(rootName)'", suggestion: hint)
         }
         var segments: [ValuePath.Segment] = []
@@ -347,6 +347,28 @@ struct ConditionParser {
             }
         case .body:
             break
+        case .request:
+            guard segments == [.key("tokens")] else {
+                throw ConditionSyntaxError(offset: t.offset, message: "'request' has one field, 'tokens' (the prompt's estimated tokens)", suggestion: "write request.tokens")
+            }
+            return (ValuePath(root: root, segments: segments), .number)
+        case .budget, .rate:
+            let fields = root == .budget ? ["used", "remaining"] : ["remaining"]
+            let example = root == .budget ? "budget.<node>.remaining" : "rate.<node>.remaining"
+            guard segments.count == 2, case .key = segments[0] else {
+                throw ConditionSyntaxError(offset: t.offset, message: "'\(rootName)' needs a node and a field: \(example)", suggestion: "name a \(rootName) node of this route, then \(fields.joined(separator: " or "))")
+            }
+            let field: String
+            switch segments[1] {
+            case .key(let k): field = k
+            case .length: field = "length"
+            case .index(let i): field = "\(i)"
+            }
+            guard fields.contains(field) else {
+                throw ConditionSyntaxError(offset: t.offset, message: "'\(field)' is not a field of '\(rootName).<node>'",
+                                           suggestion: NameSuggestion.didYouMean(field, in: fields) ?? "fields: \(fields.joined(separator: ", "))")
+            }
+            return (ValuePath(root: root, segments: segments), .number)
         }
         let path = ValuePath(root: root, segments: segments)
         if segments.last == .length { return (path, .number) }

@@ -41,6 +41,32 @@ public struct RequestFacts: Sendable {
     /// About four bytes of request body per prompt token.
     public static func estimatedInputTokens(bodyBytes: Int) -> Int { max(1, bodyBytes / 4) }
 
+    /// `request.tokens`: a quarter of the UTF-8 bytes of the messages' text (string contents and
+    /// text parts, `prompt` and `input` strings too) when the body was read for it, else a quarter
+    /// of the body's bytes.
+    public var requestTokens: Int {
+        var bytes = 0
+        func add(_ v: JSONValue?) {
+            switch v {
+            case .string(let s)?: bytes += s.utf8.count
+            case .array(let items)?: for item in items { add(item) }
+            case .object(let o)?:
+                if let text = o["text"] { add(text) }
+                if let content = o["content"] { add(content) }
+            default: break
+            }
+        }
+        guard body["messages"] != nil || body["prompt"] != nil || body["input"] != nil else { return estimatedInputTokens }
+        add(body["messages"])
+        add(body["prompt"])
+        add(body["input"])
+        return bytes / 4
+    }
+
+    /// Values of live limit state (`budget.<node>.used`), filled in by `RouteRun` just before a
+    /// condition that reads them is evaluated.
+    public var live: [ValuePath: Double] = [:]
+
     /// The value at `path`, or nil when any step is missing.
     public func resolve(_ path: ValuePath) -> JSONValue? {
         var current: JSONValue
@@ -48,6 +74,8 @@ public struct RequestFacts: Sendable {
         switch path.root {
         case .model: current = .string(model)
         case .gateway: current = .string(gateway)
+        case .request: return .number(Double(requestTokens))
+        case .budget, .rate: return live[path].map { .number($0) }
         case .body: current = body
         case .metadata:
             guard case .key(let k)? = segments.first else { return .object(metadata) }

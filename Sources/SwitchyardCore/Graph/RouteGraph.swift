@@ -58,11 +58,14 @@ public struct RouteNode: Sendable {
         public let source: String
         public let then: NodeIndex
         public let `else`: NodeIndex
+        /// `budget.<node>.…` and `rate.<node>.…` paths: read from the limit store just before evaluating.
+        public let livePaths: [ValuePath]
         public init(condition: Condition, source: String, then: NodeIndex, else: NodeIndex) {
             self.condition = condition
             self.source = source
             self.then = then
             self.else = `else`
+            self.livePaths = condition.paths.filter(\.isLive)
         }
     }
 
@@ -149,13 +152,30 @@ public struct RouteNode: Sendable {
         /// Request parameters overridden for this model.
         public let set: [String: JSONValue]
         public let fallback: NodeIndex?
-        public init(target: ModelTarget, timeout: Seconds?, retries: Int, backoff: Backoff, set: [String: JSONValue], fallback: NodeIndex?) {
+        /// Failures that are tried again (`retry_on`), while retries are left.
+        public let retryOn: FailureMatcher
+        /// Failures that move on to `fallback` (`fallback_on`); any other failure ends the request
+        /// with that failure.
+        public let fallbackOn: FailureMatcher
+        /// Skips the node while its target keeps failing (`breaker:`).
+        public let breaker: BreakerSpec?
+        /// Skips the node while this many of its attempts are in flight (`max_concurrency:`).
+        public let maxConcurrency: Int?
+        /// Whether the node asks the live target state before each attempt.
+        public var isGated: Bool { breaker != nil || maxConcurrency != nil }
+        public init(target: ModelTarget, timeout: Seconds?, retries: Int, backoff: Backoff, set: [String: JSONValue], fallback: NodeIndex?,
+                    retryOn: FailureMatcher = .defaultRetry, fallbackOn: FailureMatcher = .defaultFallback,
+                    breaker: BreakerSpec? = nil, maxConcurrency: Int? = nil) {
+            self.breaker = breaker
+            self.maxConcurrency = maxConcurrency
             self.target = target
             self.timeout = timeout
             self.retries = retries
             self.backoff = backoff
             self.set = set
             self.fallback = fallback
+            self.retryOn = retryOn
+            self.fallbackOn = fallbackOn
         }
     }
 
@@ -230,6 +250,11 @@ public enum BodyReads: Sendable, Equatable {
     init(_ nodes: [RouteNode]) {
         var reads = BodyReads.none
         func add(_ path: ValuePath?) {
+            // `request.tokens` counts the text of the prompt's members.
+            if path?.root == .request, reads != .whole {
+                for key in ["messages", "prompt", "input"] { add(ValuePath(root: .body, segments: [.key(key)])) }
+                return
+            }
             guard let path, path.root == .body, reads != .whole else { return }
             guard case .key(let key)? = path.segments.first else {
                 reads = .whole

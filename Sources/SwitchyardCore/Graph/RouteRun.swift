@@ -24,15 +24,17 @@ public struct RouteRun: Sendable {
     /// `a>b>c`: the names of the visited nodes.
     public var pathDescription: String { visited.map { graph.nodes[$0].name }.joined(separator: ">") }
 
+    /// `gate`: the live target state asked at model nodes with a `breaker` or `max_concurrency`;
+    /// without one (`explain`), those nodes are never skipped.
     public mutating func start<R: RandomNumberGenerator>(
-        facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R
+        facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R, gate: (any TargetGate)? = nil
     ) -> RouteStep {
-        walk(from: graph.start, facts: facts, limits: limits, now: now, rng: &rng)
+        walk(from: graph.start, facts: facts, limits: limits, now: now, rng: &rng, gate: gate)
     }
 
     /// The current model failed: continue along its `fallback`, or end the route.
     public mutating func fallback<R: RandomNumberGenerator>(
-        facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R
+        facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R, gate: (any TargetGate)? = nil
     ) -> RouteStep {
         guard let current = currentModel, case .model(let m) = graph.nodes[current].kind else { return .exhausted }
         currentModel = nil
@@ -41,11 +43,11 @@ public struct RouteRun: Sendable {
             return .exhausted
         }
         trace?.append(.fallback(from: graph.nodes[current].name, to: graph.nodes[next].name))
-        return walk(from: next, facts: facts, limits: limits, now: now, rng: &rng)
+        return walk(from: next, facts: facts, limits: limits, now: now, rng: &rng, gate: gate)
     }
 
     private mutating func walk<R: RandomNumberGenerator>(
-        from start: NodeIndex, facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R
+        from start: NodeIndex, facts: RequestFacts, limits: any LimitStore, now: Double, rng: inout R, gate: (any TargetGate)?
     ) -> RouteStep {
         var index = start
         // The compiler rejects cycles; the bound keeps a hand-built graph from spinning forever.
@@ -54,7 +56,15 @@ public struct RouteRun: Sendable {
             let node = graph.nodes[index]
             switch node.kind {
             case .conditional(let c):
-                let result = c.condition.evaluate(facts)
+                let result: Bool
+                if c.livePaths.isEmpty {
+                    result = c.condition.evaluate(facts)
+                } else {
+                    var withLive = facts
+                    for path in c.livePaths { withLive.live[path] = liveValue(path, facts: facts, limits: limits, now: now) }
+                    result = c.condition.evaluate(withLive)
+                    trace?.append(.live(node: node.name, values: withLive.live))
+                }
                 trace?.append(.condition(node: node.name, source: c.source, result: result))
                 index = result ? c.then : c.else
 
@@ -127,10 +137,40 @@ public struct RouteRun: Sendable {
                 }
 
             case .model(let m):
+                var gateKey: TargetKey?
+                if m.isGated, let gate {
+                    let key = TargetKey(route: graph.name, node: node.name, target: m.target, breaker: m.breaker, maxConcurrency: m.maxConcurrency)
+                    let admission = gate.admit(key, now: now)
+                    switch admission {
+                    case .allowed, .probe:
+                        gateKey = key
+                    case .breakerOpen, .full:
+                        // Skipped like a failed attempt: on to the fallback, else the route ends.
+                        trace?.append(.skipped(node: node.name, admission: admission))
+                        if let next = m.fallback {
+                            trace?.append(.fallback(from: node.name, to: graph.nodes[next].name))
+                            index = next
+                            continue
+                        }
+                        // After a failed attempt the client gets that attempt's error; with none, 503.
+                        if step >= 0 { return .exhausted }
+                        let why: String
+                        if case .full(let limit) = admission {
+                            why = "\(limit) attempts are in flight (max_concurrency)"
+                        } else {
+                            why = "its circuit breaker is open"
+                        }
+                        let retryAfter: Seconds? = if case .breakerOpen(let retryAt) = admission { max(retryAt - now, 1) } else { nil }
+                        return .rejected(RouteRejection(
+                            node: node.name, kind: .unavailable, retryAfter: retryAfter,
+                            message: "Route '\(graph.name)' skipped '\(node.name)' (\(m.target)): \(why), and it has no fallback"))
+                    }
+                }
                 step += 1
                 currentModel = index
                 trace?.append(.model(node: node.name, target: m.target, step: step))
-                return .attempt(RouteAttempt(node: index, nodeName: node.name, step: step, target: m.target, timeout: m.timeout, retries: m.retries, backoff: m.backoff, set: m.set))
+                return .attempt(RouteAttempt(node: index, nodeName: node.name, step: step, target: m.target, timeout: m.timeout, retries: m.retries, backoff: m.backoff, set: m.set,
+                                             retryOn: m.retryOn, fallbackOn: m.fallback == nil ? .never : m.fallbackOn, gateKey: gateKey))
 
             case .reject(let r):
                 trace?.append(.reject(node: node.name, status: r.status))
@@ -140,6 +180,27 @@ public struct RouteRun: Sendable {
             }
         }
         return .exhausted
+    }
+
+    /// `budget.<node>.used|remaining` (USD spent plus reserved in the current window) and
+    /// `rate.<node>.remaining` (requests), for this request's key of that node. The compiler
+    /// checked that the node exists and has that kind.
+    func liveValue(_ path: ValuePath, facts: RequestFacts, limits: any LimitStore, now: Double) -> Double? {
+        guard path.segments.count == 2, case .key(let name) = path.segments[0], case .key(let field) = path.segments[1],
+              let node = graph.nodes.first(where: { $0.name == name }) else { return nil }
+        switch node.kind {
+        case .budget(let b) where path.root == .budget:
+            let key = LimitKey(route: graph.name, node: name, keyValue: b.key.map { Self.keyValue(facts.resolve($0)) } ?? "")
+            let usage = limits.budgetUsage(key, window: b.window, now: now)
+            let used = usage.spent + usage.reserved
+            return field == "used" ? used : max(0, b.limit - used)
+        case .rateLimit(let r) where path.root == .rate:
+            let key = LimitKey(route: graph.name, node: name, keyValue: r.key.map { Self.keyValue(facts.resolve($0)) } ?? "")
+            let count = limits.rateCount(key, window: r.window, technique: r.technique, now: now) ?? 0
+            return max(0, r.limit - count)
+        default:
+            return nil
+        }
     }
 
     private func isReject(_ index: NodeIndex) -> Bool {
@@ -193,12 +254,17 @@ public struct RouteAttempt: Sendable {
     public let retries: Int
     public let backoff: Backoff
     public let set: [String: JSONValue]
+    public let retryOn: FailureMatcher
+    /// `.never` when the node has no fallback: its failure is the request's answer either way.
+    public let fallbackOn: FailureMatcher
+    /// Set when the gate admitted the attempt: its outcome must be reported to the gate's holder.
+    public var gateKey: TargetKey? = nil
 }
 
 /// A route ended the request itself: a limit or budget refused it, or it reached a `reject` node.
 /// What that becomes on the wire (status, error code) is the server's decision.
 public struct RouteRejection: Sendable, Error {
-    public enum Kind: String, Sendable { case rateLimit = "rate limit", budget, reject }
+    public enum Kind: String, Sendable { case rateLimit = "rate limit", budget, reject, unavailable }
     public let node: String
     public let kind: Kind
     /// The status a `reject` node names; nil for limits and budgets.
@@ -224,6 +290,10 @@ public enum TraceEvent: Sendable {
     case fallback(from: String, to: String)
     case exhausted(node: String)
     case reject(node: String, status: Int)
+    /// The live limit values a condition read (`budget.<node>.remaining`), just before its `.condition`.
+    case live(node: String, values: [ValuePath: Double])
+    /// A model node passed over without an attempt: breaker open or `max_concurrency` reached.
+    case skipped(node: String, admission: TargetAdmission)
 }
 
 /// Stable hashing of sticky keys: FNV-1a over route, node and key, finished with SplitMix64's

@@ -1,6 +1,7 @@
 /// A path into a request's facts, resolved at compile time into a root and segments.
 ///
-/// `metadata.plan`, `headers["x-tier"]`, `body.messages.length`, `body.messages[0].role`, `model`, `gateway`.
+/// `metadata.plan`, `headers["x-tier"]`, `body.messages.length`, `body.messages[0].role`, `model`, `gateway`,
+/// `request.tokens`, `budget.<node>.used|remaining`, `rate.<node>.remaining`.
 public struct ValuePath: Sendable, Hashable, CustomStringConvertible {
     public enum Root: String, Sendable, Hashable {
         case metadata
@@ -8,7 +9,16 @@ public struct ValuePath: Sendable, Hashable, CustomStringConvertible {
         case body
         case model
         case gateway
+        /// `request.tokens`: the prompt's estimated tokens.
+        case request
+        /// `budget.<node>.used` / `.remaining` (USD in the current window, for this request's key).
+        case budget
+        /// `rate.<node>.remaining` (requests left in the window, for this request's key).
+        case rate
     }
+
+    /// Whether the value comes from live limit state rather than the request.
+    public var isLive: Bool { root == .budget || root == .rate }
 
     public enum Segment: Sendable, Hashable {
         case key(String)

@@ -223,6 +223,10 @@ public final class InMemoryLimitStore: LimitStore {
         }
     }
 
+    public func rateCount(_ key: LimitKey, window: Seconds, technique: RouteNode.WindowTechnique, now: Double) -> Double? {
+        state.withLock { s in s.rates[key]?.counter.effectiveCount(now: now, window: window, technique: technique) ?? 0 }
+    }
+
     public func budgetUsage(_ key: LimitKey, window: Seconds, now: Double) -> (spent: Double, reserved: Double) {
         let start = WindowCounter.windowStart(for: now, window: window)
         return state.withLock { s in

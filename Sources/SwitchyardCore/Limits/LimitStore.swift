@@ -58,4 +58,11 @@ public protocol LimitStore: Sendable {
     func reconcile(_ reservation: BudgetReservation, actualCost: Double)
     /// Spent plus reserved in the current window, for `explain` and the admin API.
     func budgetUsage(_ key: LimitKey, window: Seconds, now: Double) -> (spent: Double, reserved: Double)
+    /// Requests counted in the window as of `now` (sliding: weighted as `consume` counts them), without
+    /// counting one; nil when the store cannot tell (a condition then reads the limit as unused).
+    func rateCount(_ key: LimitKey, window: Seconds, technique: RouteNode.WindowTechnique, now: Double) -> Double?
+}
+
+extension LimitStore {
+    public func rateCount(_ key: LimitKey, window: Seconds, technique: RouteNode.WindowTechnique, now: Double) -> Double? { nil }
 }

@@ -59,6 +59,10 @@ public func buildApplication(
         limitStore: limits as? InMemoryLimitStore
     )
     let telemetry = RequestTracing.make(configuration.telemetry, contentLimit: configuration.controls.logMaxPayloadBytes, metrics: controls.metrics, logger: logger)
+    let breakerMetrics = controls.metrics
+    routeTable.health.onChange.withLock {
+        $0 = { key, state in breakerMetrics.breakerState(route: key.route, target: key.target.description, state: state) }
+    }
     var dispatcher = Dispatcher(client: client, defaultTimeout: configuration.limits.requestTimeout)
     dispatcher.observer = controls.dispatchObserver
     dispatcher.tracer = telemetry?.0.tracer

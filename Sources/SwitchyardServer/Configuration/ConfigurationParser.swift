@@ -211,7 +211,7 @@ private struct Reader {
 
     mutating func read(_ root: YNode, into c: inout GatewayConfiguration) {
         if let s = root.scalar, s.isNull { return }
-        for (key, _, value) in mapping(root, at: "", allowed: ["listen", "routes", "storage", "gateways", "providers", "pricing", "limits", "admin", "logs", "cache", "metrics", "telemetry"]) {
+        for (key, _, value) in mapping(root, at: "", allowed: ["listen", "routes", "storage", "gateways", "providers", "pricing", "limits", "admin", "logs", "cache", "metrics", "cluster", "telemetry"]) {
             switch key {
             case "listen":
                 for (k, _, v) in mapping(value, at: "listen", allowed: ["host", "port", "allow_unauthenticated"]) {
@@ -289,6 +289,34 @@ private struct Reader {
                             c.limits.passthroughMethods = methods
                         }
                     }
+                }
+            case "cluster":
+                for (k, _, v) in mapping(value, at: "cluster", allowed: ["lease_fraction", "min_lease", "lease_ttl", "report_interval", "on_database_down", "spool_directory", "spool_max_bytes"]) {
+                    let at = "cluster.\(k)"
+                    switch k {
+                    case "lease_fraction":
+                        if let d = double(v, at: at) {
+                            if d > 0, d <= 1 { c.cluster.leaseFraction = d } else { error(v, "'\(at)' must be greater than 0 and at most 1, found '\(d)'") }
+                        }
+                    case "min_lease": if let n = int(v, at: at, minimum: 1, maximum: 1_000_000) { c.cluster.minimumLease = n }
+                    case "lease_ttl":
+                        if let d = duration(v, at: at, allowZero: false) {
+                            if (1...3600).contains(d) { c.cluster.leaseTTL = d } else { error(v, "'\(at)' must be from 1s to 1h") }
+                        }
+                    case "report_interval":
+                        if let d = duration(v, at: at, allowZero: false) {
+                            if d >= 0.01, d <= 600 { c.cluster.reportInterval = d } else { error(v, "'\(at)' must be from 10ms to 10m") }
+                        }
+                    case "spool_directory": if let s = string(v, at: at) { c.cluster.spoolDirectory = s }
+                    case "spool_max_bytes": if let n = int(v, at: at, minimum: 1 << 16, maximum: 1 << 40) { c.cluster.spoolMaxBytes = n }
+                    default:
+                        if let s = string(v, at: at) {
+                            if s == "open" || s == "closed" { c.cluster.onDatabaseDown = s } else { error(v, "'\(at)' must be open or closed, found '\(s)'") }
+                        }
+                    }
+                }
+                if c.cluster.reportInterval * 3 > c.cluster.leaseTTL {
+                    error(value, "'cluster.report_interval' must be at most a third of 'cluster.lease_ttl' (leases are renewed by the reports)")
                 }
             case "admin", "logs", "cache", "metrics":
                 controls(key, value, into: &c.controls)

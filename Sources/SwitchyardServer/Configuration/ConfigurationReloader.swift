@@ -146,6 +146,7 @@ final class ConfigurationReloader: Sendable {
             ("logs.flush_interval", "\(c.controls.logFlushInterval)"), ("logs.queue_capacity", "\(c.controls.logQueueCapacity)"),
             ("logs.queue_max_bytes", "\(c.controls.logQueueMaxBytes)"), ("logs.max_payload_bytes", "\(c.controls.logMaxPayloadBytes)"),
             ("cache.max_bytes", "\(c.controls.cacheMaxBytes)"),
+            ("cluster", "\(c.cluster)"),
             // Compared, never shown: the OTLP headers may hold a collector's key.
             ("telemetry", "\(c.telemetry.hashValue)"),
         ]
@@ -160,6 +161,7 @@ final class ConfigurationReloader: Sendable {
         var c = file
         c.listen = running.listen
         c.storage = running.storage
+        c.cluster = running.cluster
         c.routesDirectory = running.routesDirectory
         c.telemetry = running.telemetry
         let reloadable = file.limits

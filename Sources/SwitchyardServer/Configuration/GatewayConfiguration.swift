@@ -79,6 +79,25 @@ public struct GatewayConfiguration: Sendable {
     public var providers: [String: ProviderSettings] = [:]
     public var pricing: [String: ModelPrice] = [:]
     public var limits = Limits()
+    /// `cluster:`: limits shared through leases when `storage` is PostgreSQL.
+    public struct Cluster: Sendable, Equatable {
+        /// Lease size as a fraction of each limit (`lease_fraction`, 0 < f ≤ 1).
+        public var leaseFraction = 0.05
+        /// Smallest lease of a rate limit counted in requests (`min_lease`).
+        public var minimumLease = 1
+        /// A lease not renewed for this long returns to the pool (`lease_ttl`).
+        public var leaseTTL: Seconds = 15
+        /// Usage reports (which renew the leases) this often (`report_interval`).
+        public var reportInterval: Seconds = 1
+        /// `open` or `closed` (`on_database_down`).
+        public var onDatabaseDown = "closed"
+        /// Request-log batches the database refused wait here (`spool_directory`).
+        public var spoolDirectory = "switchyard-spool"
+        /// Beyond this many bytes of spooled batches new ones are dropped (`spool_max_bytes`).
+        public var spoolMaxBytes = 256 << 20
+        public init() {}
+    }
+    public var cluster = Cluster()
     /// `admin`, `logs`, `cache` (Controls/ControlsConfiguration.swift).
     public var controls = ControlsConfiguration()
     /// `telemetry`: OpenTelemetry traces, off unless `telemetry.otlp.endpoint` is set.

@@ -209,6 +209,14 @@ public final class GatewayMetrics: Sendable {
         CoreMetrics.Counter(label: "switchyard_route_reloads_total", dimensions: [("result", success ? "success" : "error")], factory: factory).increment()
     }
 
+    /// A route target's circuit breaker changed state: 0 closed, 1 open, 2 half-open. Labels come
+    /// from compiled routes (never from requests); routes no longer served read `other`.
+    func breakerState(route: String, target: String, state: CircuitBreaker.State) {
+        let route = label(route: route)
+        CoreMetrics.Gauge(label: "switchyard_breaker_state", dimensions: [("route", route), ("target", route == "other" ? "other" : target)], factory: factory)
+            .record(state.gaugeValue)
+    }
+
     /// Set just before each scrape: limit counters held, evicted once expired, and new keys
     /// refused at `limits.max_limit_keys`.
     func limitKeys(count: Int, evicted: Int, refused: Int) {

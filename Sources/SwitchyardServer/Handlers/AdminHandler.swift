@@ -96,9 +96,25 @@ struct AdminHandler {
                 "versions": .array(versions.reversed().map { v in
                     .object(["version": .string(v.graph.version), "loaded_at": .string(formatter.string(from: v.loadedAt))])
                 }),
+                "targets": Self.targetsDocument(state.routeTable.health.snapshot(of: graph, now: state.now())),
             ])
         }
         return .object(["routes": .array(routes), "errors": .array(errorLines.map(JSONValue.string))])
+    }
+
+    /// Gated model nodes (`breaker`, `max_concurrency`) and their live state.
+    static func targetsDocument(_ snapshots: [TargetHealth.Snapshot]) -> JSONValue {
+        .array(snapshots.map { s in
+            var o: [String: JSONValue] = ["node": .string(s.key.node), "target": .string(s.key.target.description), "in_flight": .number(Double(s.inFlight))]
+            if let b = s.key.breaker {
+                o["breaker"] = .object([
+                    "state": .string(s.state.name), "recent_failures": .number(Double(s.recentFailures)),
+                    "failures": .number(Double(b.failures)), "within_s": .number(b.within), "cooldown_s": .number(b.cooldown),
+                ])
+            }
+            if let c = s.key.maxConcurrency { o["max_concurrency"] = .number(Double(c)) }
+            return .object(o)
+        })
     }
 
     func json(_ value: JSONValue, record: RequestRecord) -> Response {

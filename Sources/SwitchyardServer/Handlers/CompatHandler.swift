@@ -33,7 +33,7 @@ struct CompatHandler {
                 metadata: try record.observation.routeMetadata(header: request.headers[.cfAigMetadata]),
                 body: body, reads: graph.bodyReads, model: model, gateway: record.gateway ?? "default"
             )
-            routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next())
+            routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next(), health: state.routeTable.health)
             routePlan?.trace = record.trace
         } else {
             guard let provider = state.providers.provider(slug: target.provider) else {
@@ -93,7 +93,12 @@ struct CompatHandler {
             let settlement = settlement
             return StreamingAnswer.response(status: status, headers: headers, chunks: events, watching: request) { end in
                 // The usage the translator read, once the last event has passed.
-                observation.answered(usage: outcome.usage.usage, note: end.isCompleted ? nil : "stream ended early: client went away")
+                // (A dropped response is ended as a 499 by `GatewayControls.observe`'s guard.)
+                if case .failed = end {
+                    observation.answered(usage: outcome.usage.usage, note: "stream ended early: client went away")
+                } else {
+                    observation.answered(usage: outcome.usage.usage)
+                }
                 // An abandoned or cut stream's upstream cost is unknown: its estimate stays reserved as spent.
                 settlement?.settle(target: target, usage: outcome.usage.usage, answered: true)
             }

@@ -11,11 +11,6 @@ enum StreamingAnswer {
         case failed(any Error)
         /// The response was dropped before its body was written (the client reset before the head).
         case abandoned
-
-        var isCompleted: Bool {
-            if case .completed = self { return true }
-            return false
-        }
     }
 
     /// `watching`: the inbound request whose close cancels the forwarding loop (which drops the

@@ -93,11 +93,12 @@ public struct GatewayResponder: HTTPResponder {
         record.gateway = path.gateway
         record.endpoint = path.endpointLabel
         // A gateway endpoint's end: gateway metrics, redacted error bodies, its request-log record.
-        let scope: GatewayControls.Scope = AdminAPI.isAdminPath(request.uri.path) ? .plain : path.gateway.map { .gateway(state.gateways[$0]) } ?? .plain
+        let isAdmin = AdminAPI.isAdminPath(request.uri.path)
+        let scope: GatewayControls.Scope = isAdmin ? .plain : path.gateway.map { .gateway(state.gateways[$0]) } ?? .plain
         let controls = state.controls
         do {
             if eventID == nil { throw GatewayError.invalidRequest("cf-aig-event-id must be 1 to 256 visible ASCII characters") }
-            let response = try await handle(request, path: path, peerIsLocal: peerIsLocal, record: &record)
+            let response = try await handle(request, path: path, isAdmin: isAdmin, peerIsLocal: peerIsLocal, record: &record)
             return controls.observe(response, request: request, record: record, scope: scope)
         } catch let error as GatewayError {
             if error.kind == .gatewayRateLimited || error.kind == .routeLimited { controls.metrics.limitRejected(gateway: record.gateway ?? "default", code: error.code) }
@@ -113,8 +114,8 @@ public struct GatewayResponder: HTTPResponder {
         }
     }
 
-    private func handle(_ request: Request, path: GatewayPath, peerIsLocal: Bool, record: inout RequestRecord) async throws -> Response {
-        if AdminAPI.isAdminPath(request.uri.path) {
+    private func handle(_ request: Request, path: GatewayPath, isAdmin: Bool, peerIsLocal: Bool, record: inout RequestRecord) async throws -> Response {
+        if isAdmin {
             // Every /admin path is authorized here, whatever `GatewayPath` makes of it.
             let admin = AdminAPI(state: state, peerIsLocal: peerIsLocal)
             try admin.authorize(request)

@@ -33,17 +33,29 @@ struct RouteAttemptPlan: AttemptPlan {
     let providers: ProviderTable
     let now: @Sendable () -> Double
     var rng: SplitMix64
+    /// Breakers and in-flight counts of gated nodes (`RouteTable.health`).
+    let health: TargetHealth?
     private var started = false
+    /// The gated target of the attempt handed out last, until its outcome is reported.
+    private var admitted: TargetKey?
     /// The request's span when telemetry is on: each evaluation (the start, each fallback) is a child span.
     var trace: RequestTrace?
 
-    init(graph: RouteGraph, facts: RequestFacts, limits: any LimitStore, providers: ProviderTable, now: @escaping @Sendable () -> Double, seed: UInt64) {
+    init(graph: RouteGraph, facts: RequestFacts, limits: any LimitStore, providers: ProviderTable, now: @escaping @Sendable () -> Double, seed: UInt64,
+         health: TargetHealth? = nil) {
         self.run = RouteRun(graph: graph)
         self.facts = facts
         self.limits = limits
         self.providers = providers
         self.now = now
         self.rng = SplitMix64(seed: seed)
+        self.health = health
+    }
+
+    mutating func finished(_ report: AttemptReport) {
+        guard let key = admitted else { return }
+        admitted = nil
+        health?.finished(key, report: report, now: now())
     }
 
     mutating func next() throws(GatewayError) -> DispatchAttempt? {
@@ -74,19 +86,24 @@ struct RouteAttemptPlan: AttemptPlan {
     }
 
     private mutating func evaluate() throws(GatewayError) -> DispatchAttempt? {
+        // An attempt whose outcome was never reported (the plan is asked again without it) frees its slot.
+        if admitted != nil { finished(.abandoned) }
         let step = started
-            ? run.fallback(facts: facts, limits: limits, now: now(), rng: &rng)
-            : run.start(facts: facts, limits: limits, now: now(), rng: &rng)
+            ? run.fallback(facts: facts, limits: limits, now: now(), rng: &rng, gate: health)
+            : run.start(facts: facts, limits: limits, now: now(), rng: &rng, gate: health)
         started = true
         switch step {
         case .attempt(let attempt):
+            admitted = attempt.gateKey
             guard let provider = providers.provider(slug: attempt.target.provider) else {
+                finished(.failed(nil))
                 throw .invalidProvider("route '\(run.graph.name)' node '\(attempt.nodeName)' names unknown provider '\(attempt.target.provider)'")
             }
             return DispatchAttempt(
                 provider: provider, model: attempt.target.model,
                 timeout: attempt.timeout.map { .milliseconds(Int64(($0 * 1000).rounded())) },
-                retries: attempt.retries, backoff: attempt.backoff, overrides: attempt.set, step: attempt.step
+                retries: attempt.retries, backoff: attempt.backoff, overrides: attempt.set, step: attempt.step,
+                retryOn: attempt.retryOn, fallbackOn: attempt.fallbackOn
             )
         case .rejected(let rejection):
             throw GatewayError(rejection)

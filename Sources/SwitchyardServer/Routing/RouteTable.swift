@@ -26,6 +26,8 @@ public final class RouteTable: Sendable {
     }
 
     public static let keptVersions = 10
+    /// Breakers and in-flight counts of gated model targets; outlives every catalog.
+    public let health = TargetHealth()
     private let state: Mutex<State>
     /// Serializes reloads (the poller and `POST /admin/reload` may race).
     private let reloading = Mutex(())
@@ -51,6 +53,7 @@ public final class RouteTable: Sendable {
             $0.generation += 1
             Self.record(new, into: &$0, now: now)
         }
+        health.retain(TargetHealth.keys(of: new.graphs.values))
     }
 
     private static func record(_ catalog: RouteCatalog, into s: inout State, now: Date) {
