@@ -334,6 +334,7 @@ async function routeDetail(name, params) {
     g.errors.length ? el("div", { class: "panel" }, el("h2", {}, "Last reload failed (this version keeps serving)"),
       el("ul", { class: "errors mono error" }, g.errors.map((e) => el("li", {}, e)))) : null,
     el("div", { class: "panel graph" }, el("h2", {}, "Compiled graph"), drawGraph(g)),
+    liveTargets(info.targets || []),
     el("div", { class: "panel" }, el("h2", {}, "Versions"),
       el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Version"), el("th", {}, "Loaded"), el("th", {}, ""))),
         el("tbody", {}, versions.map((v) => el("tr", {}, el("td", { class: "mono" }, v.version), el("td", { class: "mono" }, v.loaded_at),
@@ -341,6 +342,19 @@ async function routeDetail(name, params) {
       versions.length > 1 ? el("form", { class: "filters", onsubmit: (e) => { e.preventDefault(); showDiff(); } },
         el("label", {}, "From", older), el("label", {}, "To", newer), el("button", { type: "submit" }, "Diff graphs")) : el("p", { class: "muted" }, "One version so far; edits to the route file add versions here."),
       diffBox));
+}
+
+// Gated model nodes (breaker, max_concurrency) as the gateway sees them now.
+function liveTargets(targets) {
+  if (targets.length === 0) return null;
+  const state = (b) => !b ? "–" : el("span", { class: "pill " + (b.state === "closed" ? "ok" : b.state === "open" ? "bad" : "info") }, b.state);
+  return el("div", { class: "panel" }, el("h2", {}, "Live targets"),
+    el("table", { "data-table": "targets" },
+      el("thead", {}, el("tr", {}, ["Node", "Target", "Breaker", "Failures (recent / to open)"].map((h) => el("th", {}, h)), el("th", { class: "num" }, "In flight"))),
+      el("tbody", {}, targets.map((t) => el("tr", { "data-node": t.node },
+        el("td", { class: "mono" }, t.node), el("td", { class: "mono" }, t.target), el("td", { "data-field": "breaker" }, state(t.breaker)),
+        el("td", { class: "mono" }, t.breaker ? `${t.breaker.recent_failures} / ${t.breaker.failures} in ${fmt.int(t.breaker.within_s)} s, cooldown ${fmt.int(t.breaker.cooldown_s)} s` : "–"),
+        el("td", { class: "num", "data-field": "in_flight" }, t.max_concurrency ? `${t.in_flight} / ${t.max_concurrency}` : String(t.in_flight)))))));
 }
 
 // Layered layout: each node sits one row below the deepest node that leads to it from the start.

@@ -209,6 +209,13 @@ def test_dashboard_pages_show_what_the_admin_api_answers(browser):
     drawn = browser.evaluate("[...document.querySelectorAll('[data-testid=route-graph] [data-node]')].map(n => n.dataset.node)")
     assert sorted(drawn) == sorted(n["name"] for n in admin("/admin/routes/customer-support")["result"]["nodes"])
     browser.screenshot("route-graph")
+    # The canary's gated node: breaker state and in-flight count as /admin/routes reports them.
+    browser.open(BASE_URL + "/dashboard#/routes/canary")
+    targets = next(r for r in admin("/admin/routes")["routes"] if r["name"] == "canary")["targets"]
+    assert targets, "routes/canary.yaml has a breaker and max_concurrency"
+    shown_targets = browser.evaluate("[...document.querySelectorAll('[data-table=targets] tbody tr')].map(r => [r.dataset.node, r.querySelector('[data-field=breaker]').textContent, r.querySelector('[data-field=in_flight]').textContent])")
+    assert shown_targets == [[t["node"], t["breaker"]["state"] if "breaker" in t else "–",
+                              f"{t['in_flight']} / {t['max_concurrency']}" if "max_concurrency" in t else str(t["in_flight"])] for t in targets]
 
     # Limits: every configured limit node, and the keys in use.
     browser.open(BASE_URL + "/dashboard#/limits")
