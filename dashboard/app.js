@@ -378,7 +378,7 @@ function drawGraph(g) {
     const rowWidth = row.length * (NW + GX) - GX;
     pos.set(n.index, { x: (width - rowWidth) / 2 + i * (NW + GX), y: 14 + d * (NH + GY) });
   }));
-  const colors = { model: ["#e6eefc", "#2f6fde"], conditional: ["#fdf3e1", "#d28a1d"], split: ["#f1eafb", "#8a4fd6"],
+  const colors = { model: ["#e6eefc", "#2f6fde"], conditional: ["#fdf3e1", "#d28a1d"], split: ["#f1eafb", "#8a4fd6"], pick: ["#f1eafb", "#8a4fd6"],
     rate_limit: ["#e4f4ea", "#1f8a4c"], budget: ["#e4f4ea", "#1f8a4c"], reject: ["#fbe7e5", "#c9372c"] };
   const root = svg("svg", { viewBox: `0 0 ${width} ${height}`, height: Math.min(height, 900), "data-testid": "route-graph" },
     svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" },
@@ -398,7 +398,7 @@ function drawGraph(g) {
         return;
       }
       const up = y2 <= y1;
-      const dashed = e.label === "fallback" || e.label === "exceeded";
+      const dashed = e.label === "fallback" || e.label === "exceeded" || e.label === "mirror";
       const d = up ? `M${x1} ${y1} C${x1} ${y1 + 40}, ${x2 + NW / 2 + 30} ${y2 - 40}, ${x2} ${y2}` : `M${x1} ${y1} C${x1} ${(y1 + y2) / 2}, ${x2} ${(y1 + y2) / 2}, ${x2} ${y2}`;
       root.append(svg("path", { d, fill: "none", stroke: "#9aa3ae", "stroke-width": 1.4, "stroke-dasharray": dashed ? "5 4" : null, "marker-end": "url(#arrow)" }));
       root.append(svg("text", { class: "elabel", x: (x1 + x2) / 2 + 4, y: (y1 + y2) / 2, "text-anchor": "middle" }, e.label));

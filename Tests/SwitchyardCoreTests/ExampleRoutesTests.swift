@@ -3,7 +3,7 @@ import Testing
 @testable import SwitchyardCore
 
 @Suite struct ExampleRoutesTests {
-    static let files = ["customer-support.yaml", "fallback-chain.yaml", "canary.yaml", "cloudflare-support.json", "long-context.yaml"]
+    static let files = ["customer-support.yaml", "fallback-chain.yaml", "canary.yaml", "cloudflare-support.json", "long-context.yaml", "fastest.yaml", "shadow.yaml"]
 
     @Test(arguments: files)
     func compilesCleanly(_ file: String) throws {

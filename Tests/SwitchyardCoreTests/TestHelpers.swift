@@ -32,6 +32,7 @@ extension RouteGraph {
             switch node.kind {
             case .conditional(let c): kind = "if \(c.condition.expressionText)"
             case .split(let s): kind = "split sticky=\(s.sticky?.description ?? "-")"
+            case .pick(let p): kind = p.spec.description
             case .rateLimit(let r): kind = "rate \(r.limit)/\(r.window) key=\(r.key?.description ?? "-") \(r.technique)"
             case .budget(let b): kind = "budget \(b.limit)/\(b.window) key=\(b.key?.description ?? "-") price=\(b.reservationPrice.input),\(b.reservationPrice.output)"
             case .model(let m): kind = "model \(m.target) timeout=\(m.timeout.map { "\($0)" } ?? "-") retries=\(m.retries)"

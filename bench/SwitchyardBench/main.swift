@@ -95,6 +95,37 @@ measure("breaker + max_concurrency node to its first attempt, outcome reported",
     }
 }
 
+// A pick node (by latency, figures live) in front of a breaker-guarded arm: the pick's choice
+// (two draws, one lock, one dictionary lookup), the gate, and both outcomes reported, as the
+// server does per request.
+let picked = RouteCompiler.compile(RouteSource(path: "picked.yaml", contents: """
+    nodes:
+      fastest:
+        pick: [main, other]
+        by: latency
+      main:
+        model: openai/gpt-5.2
+        breaker: { failures: 5, within: 30s, cooldown: 60s }
+        fallback: other
+      other:
+        model: anthropic/claude-sonnet-4-5
+    """)).graph!
+let pickStats = PickStats()
+let pickHealth = TargetHealth()
+measure("pick (by latency) + breaker node to its first attempt, outcomes reported", iterations: 1_000_000) { i in
+    var run = RouteRun(graph: picked, pickStats: pickStats)
+    var rng = SplitMix64(seed: UInt64(i))
+    let now = Double(i) * 0.001
+    if case .attempt(let a) = run.start(facts: paid, limits: limits, now: now, rng: &rng, gate: pickHealth) {
+        if let key = a.gateKey { pickHealth.finished(key, report: .served, now: now) }
+        let latency = a.nodeName == "main" ? 0.4 : 0.9
+        for choice in run.picks {
+            pickStats.record(choice, outcome: PickOutcome(step: a.step, success: true, duration: latency, timeToFirstByte: nil, cost: 0), now: now)
+        }
+        sink &+= a.step
+    }
+}
+
 // Compiling 1,000 generated routes (variations of customer-support) as one directory.
 let template = load("customer-support.yaml").contents
 let sources = (0..<1000).map { i in

@@ -31,12 +31,19 @@ struct NodeDeclaration {
     enum Kind {
         case conditional(condition: Condition, source: String, then: TargetRef, else: TargetRef)
         case split(arms: [SplitArm], sticky: ValuePath?)
+        case pick(arms: [TargetRef], spec: PickSpec)
         case rate(limit: Double, window: Seconds, key: ValuePath?, technique: RouteNode.WindowTechnique, then: TargetRef, exceeded: TargetRef?)
         case budget(limit: Double, window: Seconds, key: ValuePath?, then: TargetRef, exceeded: TargetRef?)
         case model(target: ModelTarget, timeout: Seconds?, retries: Int, backoff: Backoff, set: [String: JSONValue], fallback: TargetRef?,
                    retryOn: FailureMatcher = .defaultRetry, fallbackOn: FailureMatcher = .defaultFallback,
-                   breaker: BreakerSpec? = nil, maxConcurrency: Int? = nil)
+                   breaker: BreakerSpec? = nil, maxConcurrency: Int? = nil, mirror: MirrorDeclaration? = nil)
         case reject(status: Int, message: String?)
+    }
+
+    struct MirrorDeclaration {
+        var to: TargetRef
+        /// 0 < share <= 1.
+        var share: Double
     }
 
     struct SplitArm {
@@ -48,9 +55,10 @@ struct NodeDeclaration {
         switch kind {
         case .conditional(_, _, let t, let e)?: return [t, e]
         case .split(let arms, _)?: return arms.map(\.target)
+        case .pick(let arms, _)?: return arms
         case .rate(_, _, _, _, let t, let x)?: return [t] + (x.map { [$0] } ?? [])
         case .budget(_, _, _, let t, let x)?: return [t] + (x.map { [$0] } ?? [])
-        case .model(_, _, _, _, _, let f, _, _, _, _)?: return f.map { [$0] } ?? []
+        case .model(_, _, _, _, _, let f, _, _, _, _, let m)?: return (f.map { [$0] } ?? []) + (m.map { [$0.to] } ?? [])
         case .reject?, nil: return []
         }
     }

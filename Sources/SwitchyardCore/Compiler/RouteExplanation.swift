@@ -8,8 +8,8 @@ public enum RouteExplanation {
     /// no node is skipped. Explaining with a gate admits attempts without reporting their outcome,
     /// so pass a copy of the state (`TargetGate` snapshots), never the serving one.
     public static func render(graph: RouteGraph, facts: RequestFacts, seed: UInt64, now: Double, limits: any LimitStore = InMemoryLimitStore(),
-                              gate: (any TargetGate)? = nil) -> String {
-        var run = RouteRun(graph: graph, tracing: true)
+                              gate: (any TargetGate)? = nil, pickStats: PickStats? = nil) -> String {
+        var run = RouteRun(graph: graph, tracing: true, pickStats: pickStats)
         var rng = SplitMix64(seed: seed)
         var steps: [RouteStep] = [run.start(facts: facts, limits: limits, now: now, rng: &rng, gate: gate)]
         // Each model attempt fails in turn; the graph is acyclic so this ends within its size.
@@ -52,6 +52,14 @@ public enum RouteExplanation {
                     how = "sticky \(path) = \(sticky.isEmpty ? "(missing: shared bucket)" : "\"\(LimitKeyText.display(sticky))\"") → position \(String(format: "%.4f", position))"
                 }
                 line("\(name): split, \(how) → arm \(arm + 1) (\(RouteRun.format(weight))%) → \(target)")
+            case .pick(let name, let arm, let target, let explored, let figures):
+                guard let node = graph.node(named: name), case .pick(let p) = node.kind else { break }
+                let how = explored ? "exploring (\(RouteRun.format((p.spec.explore * 1000).rounded() / 10))% of requests draw a random arm)"
+                    : figures.allSatisfy({ $0.value == nil }) ? "no figures yet" : "lowest \(p.spec.by.rawValue)"
+                line("\(name): pick by \(p.spec.by.rawValue), \(how) → arm \(arm + 1) → \(target)")
+                for (i, figure) in figures.enumerated() {
+                    out.append("       arm \(i + 1) \(graph.nodes[p.arms[i]].name): \(Self.describe(figure, by: p.spec.by))")
+                }
             case .rateLimit(let name, let key, let limit, let window, let decision):
                 let keyText = key.isEmpty ? "shared bucket" : "key \"\(LimitKeyText.display(key))\""
                 switch decision {
@@ -74,6 +82,8 @@ public enum RouteExplanation {
                 }
             case .model(let name, let target, let step):
                 line("\(name): attempt \(step + 1): \(target)")
+            case .mirror(let name, let to, let share, let sent):
+                line("\(name): mirror \(RouteRun.format((share * 1000).rounded() / 10))% to \(to): \(sent ? "this request is copied (answer logged, never returned)" : "not copied this time")")
             case .fallback(let from, let to):
                 line("\(from) failed → fallback \(to)")
             case .exhausted(let name):
@@ -128,6 +138,19 @@ public enum RouteExplanation {
         }
         if !a.set.isEmpty { parts.append("set \(JSONValue.object(a.set).canonicalJSON)") }
         return parts.joined(separator: ", ")
+    }
+
+    /// `latency 1.2s, errors 3% over 41.0 samples` or `unmeasured`.
+    static func describe(_ figure: PickFigure, by metric: PickMetric) -> String {
+        guard let errors = figure.errorRate else { return "unmeasured" }
+        var parts: [String] = []
+        switch metric {
+        case .latency, .ttft: parts.append("\(metric.rawValue) " + (figure.value.map { String(format: "%.3fs", $0) } ?? "–"))
+        case .cost: parts.append("cost " + (figure.value.map { String(format: "$%.6f", $0) } ?? "–"))
+        case .errors: break
+        }
+        parts.append(String(format: "errors %.1f%%", errors * 100))
+        return parts.joined(separator: ", ") + String(format: " over %.1f recent samples", figure.weight)
     }
 
     private static func targetName(_ graph: RouteGraph, _ node: String, _ edge: Int) -> String {

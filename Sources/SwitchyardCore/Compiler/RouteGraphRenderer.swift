@@ -20,6 +20,7 @@ public enum RouteGraphRenderer {
         switch node.kind {
         case .conditional(let c): return "if \(c.source)"
         case .split(let s): return s.sticky.map { "split, sticky on \($0)" } ?? "split"
+        case .pick(let p): return p.spec.description
         case .rateLimit(let r):
             return "rate \(RouteRun.format(r.limit)) per \(DurationText.format(r.window))\(r.key.map { " by \($0)" } ?? "") (\(r.technique.rawValue))"
         case .budget(let b):
@@ -32,6 +33,7 @@ public enum RouteGraphRenderer {
             if m.fallback != nil, m.fallbackOn != .defaultFallback { parts.append("fallback on \(m.fallbackOn)") }
             if let b = m.breaker { parts.append(b.description) }
             if let c = m.maxConcurrency { parts.append("max \(c) in flight") }
+            if let mirror = m.mirror { parts.append("mirror \(RouteRun.format((mirror.share * 1000).rounded() / 10))%") }
             return parts.joined(separator: ", ")
         case .reject(let r): return "reject \(r.status)"
         }
@@ -49,7 +51,7 @@ public enum RouteGraphRenderer {
             let shape: (String, String)
             switch node.kind {
             case .conditional: shape = ("{\"", "\"}")
-            case .split: shape = ("{{\"", "\"}}")
+            case .split, .pick: shape = ("{{\"", "\"}}")
             case .rateLimit, .budget: shape = ("[/\"", "\"/]")
             case .model: shape = ("(\"", "\")")
             case .reject: shape = ("[[\"", "\"]]")
@@ -58,7 +60,7 @@ public enum RouteGraphRenderer {
         }
         for (i, node) in graph.nodes.enumerated() {
             for edge in RouteGraphEdges.labelled(node) {
-                let style = edge.label == "fallback" || edge.label == "exceeded" ? "-.->" : "-->"
+                let style = edge.label == "fallback" || edge.label == "exceeded" || edge.label == "mirror" ? "-.->" : "-->"
                 out.append("  n\(i) \(style)|\(esc(edge.label))| n\(edge.target)")
             }
         }
@@ -73,7 +75,7 @@ public enum RouteGraphRenderer {
             let shape: String
             switch node.kind {
             case .conditional: shape = "diamond"
-            case .split: shape = "hexagon"
+            case .split, .pick: shape = "hexagon"
             case .rateLimit, .budget: shape = "parallelogram"
             case .model: shape = "box, style=rounded"
             case .reject: shape = "octagon"
@@ -83,7 +85,7 @@ public enum RouteGraphRenderer {
         }
         for (i, node) in graph.nodes.enumerated() {
             for edge in RouteGraphEdges.labelled(node) {
-                let style = edge.label == "fallback" || edge.label == "exceeded" ? ", style=dashed" : ""
+                let style = edge.label == "fallback" || edge.label == "exceeded" || edge.label == "mirror" ? ", style=dashed" : ""
                 out.append("  n\(i) -> n\(edge.target) [label=\(q(edge.label))\(style)];")
             }
         }

@@ -73,6 +73,7 @@ struct RouteLowering {
         // Build the nodes.
         var nodes: [RouteNode] = []
         nodes.reserveCapacity(count)
+        var mirrors: [(node: Int, to: TargetRef)] = []
         func index(_ r: Resolved) -> Int? { if case .index(let i) = r { return i }; return nil }
         for (i, decl) in d.nodes.enumerated() {
             let edges = resolved[i]
@@ -90,6 +91,11 @@ struct RouteLowering {
                     out.append(.init(weight: arm.weight, target: t))
                 }
                 built = .split(.init(arms: out, sticky: sticky))
+            case .pick(_, let spec):
+                let arms = edges.compactMap(index)
+                guard arms.count == edges.count else { return nil }
+                let names = arms.map { $0 < count ? d.nodes[$0].name : synthetic[$0 - count].name }
+                built = .pick(.init(arms: arms, spec: spec, key: PickKey(route: routeName, node: decl.name, arms: names, spec: spec)))
             case .rate(let limit, let window, let key, let technique, _, let exceeded):
                 guard let t = index(edges[0]) else { return nil }
                 let x = exceeded == nil ? rejectIndex(at: decl.position) : index(edges[1])
@@ -101,9 +107,16 @@ struct RouteLowering {
                 guard let x else { return nil }
                 // The price is filled in below, once every node exists.
                 built = .budget(.init(limit: limit, window: window, key: key, then: t, exceeded: x, reservationPrice: .zero))
-            case .model(let target, let timeout, let retries, let backoff, let set, _, let retryOn, let fallbackOn, let breaker, let maxConcurrency):
-                built = .model(.init(target: target, timeout: timeout, retries: retries, backoff: backoff, set: set, fallback: edges.first.flatMap(index),
-                                     retryOn: retryOn, fallbackOn: fallbackOn, breaker: breaker, maxConcurrency: maxConcurrency))
+            case .model(let target, let timeout, let retries, let backoff, let set, let fallbackRef, let retryOn, let fallbackOn, let breaker, let maxConcurrency, let mirrorDecl):
+                let fallback = fallbackRef == nil ? nil : edges.first.flatMap(index)
+                var mirror: RouteNode.Mirror?
+                if let mirrorDecl {
+                    guard let t = edges.last.flatMap(index) else { return nil }
+                    mirror = .init(target: t, share: mirrorDecl.share)
+                    mirrors.append((i, mirrorDecl.to))
+                }
+                built = .model(.init(target: target, timeout: timeout, retries: retries, backoff: backoff, set: set, fallback: fallback,
+                                     retryOn: retryOn, fallbackOn: fallbackOn, breaker: breaker, maxConcurrency: maxConcurrency, mirror: mirror))
             case .reject(let status, let message):
                 built = .reject(.init(status: status, message: message))
             }
@@ -112,6 +125,14 @@ struct RouteLowering {
         for s in synthetic {
             nodes.append(RouteNode(name: s.name, kind: s.kind, location: checks.sink.location(s.position)))
         }
+        // A mirror copies a model call: its target must be a model.
+        for (i, to) in mirrors {
+            guard case .model(let m) = nodes[i].kind, let t = m.mirror?.target else { continue }
+            if case .model = nodes[t].kind { continue }
+            checks.sink.error(to.position, "mirror of node '\(nodes[i].name)' names '\(to.text)', which is not a model node",
+                              suggestion: "mirror to a model node or a model id such as openai/gpt-5-mini")
+        }
+        if checks.sink.hasErrors { return nil }
         // Budget reservation prices: the element-wise maximum over every model reachable from `then`.
         for i in nodes.indices {
             guard case .budget(let b) = nodes[i].kind else { continue }
@@ -215,7 +236,9 @@ struct RouteLowering {
             var stack: [(node: Int, edge: Int)] = [(root, 0)]
             color[root] = 1
             while let top = stack.last {
-                let edges = resolved[top.node]
+                var edges = resolved[top.node]
+                // A mirror's copy never continues along the route: its edge closes no cycle.
+                if case .model(_, _, _, _, _, _, _, _, _, _, _?)? = d.nodes[top.node].kind { edges.removeLast() }
                 if top.edge >= edges.count {
                     color[top.node] = 2
                     stack.removeLast()

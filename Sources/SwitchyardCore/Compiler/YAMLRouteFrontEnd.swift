@@ -5,13 +5,14 @@ struct YAMLRouteFrontEnd {
     var checks: FieldChecks
 
     static let topLevelKeys = ["name", "description", "start", "nodes"]
-    static let kindKeys = ["if", "split", "rate", "budget", "model", "reject"]
+    static let kindKeys = ["if", "split", "pick", "rate", "budget", "model", "reject"]
     static let keysByKind: [String: [String]] = [
         "if": ["if", "then", "else", "description"],
         "split": ["split", "sticky", "description"],
+        "pick": ["pick", "by", "window", "explore", "description"],
         "rate": ["rate", "then", "exceeded", "description"],
         "budget": ["budget", "then", "exceeded", "description"],
-        "model": ["model", "timeout", "retries", "backoff", "retry_on", "set", "fallback", "fallback_on", "breaker", "max_concurrency", "description"],
+        "model": ["model", "timeout", "retries", "backoff", "retry_on", "set", "fallback", "fallback_on", "breaker", "max_concurrency", "mirror", "description"],
         "reject": ["reject", "description"],
     ]
 
@@ -104,6 +105,9 @@ struct YAMLRouteFrontEnd {
             let sticky = field["sticky"].flatMap { checks.path($0, field: "sticky") }
             let stickyOK = field["sticky"] == nil || sticky != nil
             if let arms = readSplit(kindPair.value, node: name), stickyOK { decl.kind = .split(arms: arms, sticky: sticky) }
+
+        case "pick":
+            decl.kind = readPick(kindPair.value, field: field, node: name)
 
         case "rate", "budget":
             let isRate = kind == "rate"
@@ -232,9 +236,114 @@ struct YAMLRouteFrontEnd {
                 ok = false
             }
         }
+        var mirror: NodeDeclaration.MirrorDeclaration?
+        if let m = field["mirror"] {
+            mirror = readMirror(m)
+            if mirror == nil { ok = false }
+            if let to = mirror?.to.text, to == node || to == target?.description {
+                checks.sink.error(m.position, "node '\(node)' mirrors to itself", suggestion: "mirror to another model, e.g. mirror: { to: openai/gpt-5-mini, share: 5% }")
+                ok = false
+            }
+        }
         guard ok, let target else { return nil }
         return .model(target: target, timeout: timeout, retries: retries, backoff: backoff, set: set, fallback: fallback, retryOn: retryOn, fallbackOn: fallbackOn,
-                      breaker: breaker, maxConcurrency: maxConcurrency)
+                      breaker: breaker, maxConcurrency: maxConcurrency, mirror: mirror)
+    }
+
+    /// `pick: [a, b]` with `by: latency | ttft | cost | errors` (default latency), `window: 5m`
+    /// (1s to 1d) and `explore: 5%` (0 to 50%).
+    private mutating func readPick(_ armsNode: YNode, field: [String: YNode], node: String) -> NodeDeclaration.Kind? {
+        var ok = true
+        var arms: [TargetRef] = []
+        if let items = armsNode.items {
+            if items.count < 2 || items.count > 16 {
+                checks.sink.error(armsNode.position, "'pick' of node '\(node)' has \(items.count) arm\(items.count == 1 ? "" : "s"); a pick has 2 to 16",
+                                  suggestion: items.count < 2 ? "add another arm, or use the arm itself instead of a pick" : "group arms under splits or conditionals")
+                ok = false
+            }
+            for item in items {
+                guard let ref = checks.target(item, field: "pick arm") else { ok = false; continue }
+                if arms.contains(where: { $0.text == ref.text }) {
+                    checks.sink.error(item.position, "'\(ref.text)' is an arm of pick '\(node)' twice", suggestion: "list each arm once")
+                    ok = false
+                    continue
+                }
+                arms.append(ref)
+            }
+        } else {
+            checks.sink.error(armsNode.position, "'pick' must be a list of arms such as [gpt, claude], found \(armsNode.kindDescription)")
+            ok = false
+        }
+        var by = PickMetric.latency
+        if let b = field["by"] {
+            let names = PickMetric.allCases.map(\.rawValue)
+            if let text = b.text, let metric = PickMetric(rawValue: text), b.scalar != nil { by = metric } else {
+                checks.sink.error(b.position, "'by' must be one of \(names.joined(separator: ", ")), found \(b.kindDescription)",
+                                  suggestion: b.text.flatMap { NameSuggestion.didYouMean($0.lowercased(), in: names) })
+                ok = false
+            }
+        }
+        var window: Seconds = 300
+        if let w = field["window"] {
+            if let d = checks.duration(w, field: "window") {
+                if d >= 1, d <= 86400 { window = d } else {
+                    checks.sink.error(w.position, "'window' must be from 1s to 1d, found \(DurationText.format(d))")
+                    ok = false
+                }
+            } else {
+                ok = false
+            }
+        }
+        var explore = 0.05
+        if let e = field["explore"] {
+            var text = (e.text ?? "").trimmingCharacters(in: .whitespaces)
+            if text.hasSuffix("%") { text.removeLast() }
+            if e.scalar != nil, let n = YScalar.number(text.trimmingCharacters(in: .whitespaces)), n >= 0, n <= 50 { explore = n / 100 } else {
+                checks.sink.error(e.position, "'explore' must be a percentage from 0% to 50%, found \(e.kindDescription)",
+                                  suggestion: "write explore: 5% (the share of requests sent to a random arm)")
+                ok = false
+            }
+        }
+        return ok ? .pick(arms: arms, spec: PickSpec(by: by, window: window, explore: explore)) : nil
+    }
+
+    /// `mirror: { to: node-or-model-id, share: 5% }` (share above 0% and at most 100%).
+    private mutating func readMirror(_ node: YNode) -> NodeDeclaration.MirrorDeclaration? {
+        guard let pairs = node.pairs else {
+            checks.sink.error(node.position, "'mirror' must be a map such as { to: openai/gpt-5-mini, share: 5% }, found \(node.kindDescription)")
+            return nil
+        }
+        checks.rejectUnknownKeys(pairs, allowed: ["to", "share"], context: "'mirror'")
+        var to: TargetRef?
+        var share: Double?
+        var ok = true
+        for p in pairs {
+            switch p.name {
+            case "to":
+                to = checks.target(p.value, field: "to")
+                if to == nil { ok = false }
+            case "share":
+                var text = (p.value.text ?? "").trimmingCharacters(in: .whitespaces)
+                if text.hasSuffix("%") { text.removeLast() }
+                if p.value.scalar != nil, let n = YScalar.number(text.trimmingCharacters(in: .whitespaces)), n > 0, n <= 100 { share = n / 100 } else {
+                    checks.sink.error(p.value.position, "'share' must be a percentage above 0% and at most 100%, found \(p.value.kindDescription)",
+                                      suggestion: "write share: 5% (the share of this node's requests copied)")
+                    ok = false
+                }
+            default: ok = false
+            }
+        }
+        if to == nil, ok {
+            checks.sink.error(node.position, "'mirror' is missing 'to'", suggestion: "add to: <model node or model id>")
+            ok = false
+        }
+        if share == nil, ok {
+            checks.sink.error(node.position, "'mirror' is missing 'share'", suggestion: "add share: 5% (the share of this node's requests copied)")
+            ok = false
+        }
+        guard ok, var to, let share else { return nil }
+        to.role = .next
+        return .init(to: to, share: share)
     }
 
     /// `breaker: { failures: 5, within: 30s, cooldown: 60s }`, each key optional (those are the

@@ -46,6 +46,7 @@ public struct RouteNode: Sendable {
     public enum Kind: Sendable {
         case conditional(Conditional)
         case split(Split)
+        case pick(Pick)
         case rateLimit(RateLimit)
         case budget(Budget)
         case model(ModelNode)
@@ -96,6 +97,19 @@ public struct RouteNode: Sendable {
             }
             if !bounds.isEmpty { bounds[bounds.count - 1] = 1.0 }
             self.upperBounds = bounds
+        }
+    }
+
+    /// Chooses among arms by their live figures (`pick:`), see `PickStats`.
+    public struct Pick: Sendable {
+        public let arms: [NodeIndex]
+        public let spec: PickSpec
+        /// The node's key in `PickStats`, built once by the compiler.
+        public let key: PickKey
+        public init(arms: [NodeIndex], spec: PickSpec, key: PickKey) {
+            self.arms = arms
+            self.spec = spec
+            self.key = key
         }
     }
 
@@ -161,11 +175,14 @@ public struct RouteNode: Sendable {
         public let breaker: BreakerSpec?
         /// Skips the node while this many of its attempts are in flight (`max_concurrency:`).
         public let maxConcurrency: Int?
+        /// A copy of some of the node's requests to another model, answer logged, never returned (`mirror:`).
+        public let mirror: Mirror?
         /// Whether the node asks the live target state before each attempt.
         public var isGated: Bool { breaker != nil || maxConcurrency != nil }
         public init(target: ModelTarget, timeout: Seconds?, retries: Int, backoff: Backoff, set: [String: JSONValue], fallback: NodeIndex?,
                     retryOn: FailureMatcher = .defaultRetry, fallbackOn: FailureMatcher = .defaultFallback,
-                    breaker: BreakerSpec? = nil, maxConcurrency: Int? = nil) {
+                    breaker: BreakerSpec? = nil, maxConcurrency: Int? = nil, mirror: Mirror? = nil) {
+            self.mirror = mirror
             self.breaker = breaker
             self.maxConcurrency = maxConcurrency
             self.target = target
@@ -176,6 +193,17 @@ public struct RouteNode: Sendable {
             self.fallback = fallback
             self.retryOn = retryOn
             self.fallbackOn = fallbackOn
+        }
+    }
+
+    /// `mirror: { to: node, share: 5% }`: `target` is a model node.
+    public struct Mirror: Sendable {
+        public let target: NodeIndex
+        /// 0 < share <= 1.
+        public let share: Double
+        public init(target: NodeIndex, share: Double) {
+            self.target = target
+            self.share = share
         }
     }
 
@@ -281,7 +309,7 @@ public enum BodyReads: Sendable, Equatable {
             case .split(let s): add(s.sticky)
             case .rateLimit(let r): add(r.key)
             case .budget(let b): add(b.key)
-            case .model, .reject: break
+            case .pick, .model, .reject: break
             }
         }
         self = reads

@@ -13,11 +13,19 @@ public struct RouteRun: Sendable {
     public private(set) var trace: [TraceEvent]?
     /// 0-based number of the model attempt handed out last (`cf-aig-step`).
     public private(set) var step: Int = -1
+    /// The arm taken at each `pick:` node on the way; report the request's outcome to `pickStats`.
+    public private(set) var picks: [PickChoice] = []
+    /// Copies to send (`mirror:` of the model nodes attempted, drawn by their share); their answers
+    /// are logged, never returned, and count against no limit.
+    public private(set) var mirrors: [RouteMirror] = []
+    /// Live figures of `pick:` nodes; without them (`explain`), every arm counts as unmeasured.
+    public let pickStats: PickStats?
     private var currentModel: NodeIndex?
 
-    public init(graph: RouteGraph, tracing: Bool = false) {
+    public init(graph: RouteGraph, tracing: Bool = false, pickStats: PickStats? = nil) {
         self.graph = graph
         self.trace = tracing ? [] : nil
+        self.pickStats = pickStats
         self.visited.reserveCapacity(8)
     }
 
@@ -85,6 +93,15 @@ public struct RouteRun: Sendable {
                 }
                 trace?.append(.split(node: node.name, arm: arm, weight: s.arms[arm].weight, target: graph.nodes[s.arms[arm].target].name, position: position, sticky: stickyValue))
                 index = s.arms[arm].target
+
+            case .pick(let p):
+                let chosen = (pickStats ?? PickStats.unmeasured).choose(p.key, now: now, rng: &rng)
+                picks.append(PickChoice(key: p.key, arm: chosen.arm, step: step + 1))
+                if trace != nil {
+                    trace?.append(.pick(node: node.name, arm: chosen.arm, target: graph.nodes[p.arms[chosen.arm]].name, explored: chosen.explored,
+                                        figures: (pickStats ?? PickStats.unmeasured).figures(p.key, now: now)))
+                }
+                index = p.arms[chosen.arm]
 
             case .rateLimit(let r):
                 let keyValue = r.key.map { Self.keyValue(facts.resolve($0)) } ?? ""
@@ -169,6 +186,13 @@ public struct RouteRun: Sendable {
                 step += 1
                 currentModel = index
                 trace?.append(.model(node: node.name, target: m.target, step: step))
+                if let mirror = m.mirror, case .model(let copy) = graph.nodes[mirror.target].kind {
+                    let sent = mirror.share >= 1 || Double(rng.next() >> 11) * 0x1p-53 < mirror.share
+                    if sent {
+                        mirrors.append(RouteMirror(node: node.name, mirrorNode: graph.nodes[mirror.target].name, target: copy.target, timeout: copy.timeout, set: copy.set))
+                    }
+                    trace?.append(.mirror(node: node.name, to: graph.nodes[mirror.target].name, share: mirror.share, sent: sent))
+                }
                 return .attempt(RouteAttempt(node: index, nodeName: node.name, step: step, target: m.target, timeout: m.timeout, retries: m.retries, backoff: m.backoff, set: m.set,
                                              retryOn: m.retryOn, fallbackOn: m.fallback == nil ? .never : m.fallbackOn, gateKey: gateKey))
 
@@ -261,6 +285,17 @@ public struct RouteAttempt: Sendable {
     public var gateKey: TargetKey? = nil
 }
 
+/// A copy of the request for a `mirror:` target: the target node's model, timeout and `set`, no
+/// retries and no fallback.
+public struct RouteMirror: Sendable, Equatable {
+    /// The node whose attempt is mirrored.
+    public let node: String
+    public let mirrorNode: String
+    public let target: ModelTarget
+    public let timeout: Seconds?
+    public let set: [String: JSONValue]
+}
+
 /// A route ended the request itself: a limit or budget refused it, or it reached a `reject` node.
 /// What that becomes on the wire (status, error code) is the server's decision.
 public struct RouteRejection: Sendable, Error {
@@ -294,6 +329,10 @@ public enum TraceEvent: Sendable {
     case live(node: String, values: [ValuePath: Double])
     /// A model node passed over without an attempt: breaker open or `max_concurrency` reached.
     case skipped(node: String, admission: TargetAdmission)
+    /// A model node's `mirror:` draw: `sent` when this request is copied.
+    case mirror(node: String, to: String, share: Double, sent: Bool)
+    /// A `pick:` node's choice, with each arm's figures as they were (`explored`: drawn at random).
+    case pick(node: String, arm: Int, target: String, explored: Bool, figures: [PickFigure])
 }
 
 /// Stable hashing of sticky keys: FNV-1a over route, node and key, finished with SplitMix64's

@@ -91,6 +91,8 @@ struct RequestRecord: Sendable {
     /// `name@version` and the nodes visited, for dynamic routes.
     var route: String?
     var routePath: String?
+    /// Arms taken at `pick:` nodes: the request's end reports its outcome to them.
+    var picks: PickFeedback?
     /// Shared with the responder's body wrapper: what the request log record and metrics need.
     let observation = RequestObservation()
     /// The request's span, when telemetry is on; ended by `GatewayControls.finish`.

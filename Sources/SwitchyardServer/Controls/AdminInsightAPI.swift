@@ -162,6 +162,7 @@ struct AdminInsightAPI {
         switch node.kind {
         case .conditional: "conditional"
         case .split: "split"
+        case .pick: "pick"
         case .rateLimit: "rate_limit"
         case .budget: "budget"
         case .model: "model"

@@ -35,6 +35,8 @@ final class GatewayControls: Sendable {
     let limitStore: InMemoryLimitStore?
     /// Where each request's log line goes (`finish`).
     let logger: Logger
+    /// `mirror:` copies being sent (`MirrorSender`).
+    let mirrorsInFlight = Atomic<Int>(0)
 
     init(
         settings: SettingsStore, store: (any RequestLogStore)?,

@@ -190,6 +190,11 @@ public final class GatewayMetrics: Sendable {
         CoreMetrics.Counter(label: "switchyard_retries_total", dimensions: [("provider", label(provider: provider))], factory: factory).increment()
     }
 
+    /// One `mirror:` copy: `ok`, `error` (the copy failed) or `dropped` (too many in flight).
+    func mirror(route: String, result: String) {
+        CoreMetrics.Counter(label: "switchyard_mirror_requests_total", dimensions: [("route", label(route: route)), ("result", result)], factory: factory).increment()
+    }
+
     func fellBack(provider: String) {
         CoreMetrics.Counter(label: "switchyard_fallbacks_total", dimensions: [("provider", label(provider: provider))], factory: factory).increment()
     }

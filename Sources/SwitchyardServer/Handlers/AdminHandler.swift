@@ -97,6 +97,7 @@ struct AdminHandler {
                     .object(["version": .string(v.graph.version), "loaded_at": .string(formatter.string(from: v.loadedAt))])
                 }),
                 "targets": Self.targetsDocument(state.routeTable.health.snapshot(of: graph, now: state.now())),
+                "picks": Self.picksDocument(graph, stats: state.routeTable.picks, now: state.now()),
             ])
         }
         return .object(["routes": .array(routes), "errors": .array(errorLines.map(JSONValue.string))])
@@ -114,6 +115,21 @@ struct AdminHandler {
             }
             if let c = s.key.maxConcurrency { o["max_concurrency"] = .number(Double(c)) }
             return .object(o)
+        })
+    }
+
+    /// `pick:` nodes and the live figures of their arms (seconds for latency and ttft, USD for cost).
+    static func picksDocument(_ graph: RouteGraph, stats: PickStats, now: Double) -> JSONValue {
+        .array(graph.nodes.compactMap { node -> JSONValue? in
+            guard case .pick(let p) = node.kind else { return nil }
+            let figures = stats.figures(p.key, now: now)
+            return .object([
+                "node": .string(node.name), "by": .string(p.spec.by.rawValue), "window_s": .number(p.spec.window), "explore": .number(p.spec.explore),
+                "arms": .array(zip(p.arms, figures).map { arm, f in
+                    .object(["node": .string(graph.nodes[arm].name), "value": f.value.map(JSONValue.number) ?? .null,
+                             "error_rate": f.errorRate.map(JSONValue.number) ?? .null, "samples": .number((f.weight * 10).rounded() / 10)])
+                }),
+            ])
         })
     }
 

@@ -33,7 +33,8 @@ struct CompatHandler {
                 metadata: try record.observation.routeMetadata(header: request.headers[.cfAigMetadata]),
                 body: body, reads: graph.bodyReads, model: model, gateway: record.gateway ?? "default"
             )
-            routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next(), health: state.routeTable.health)
+            routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next(), health: state.routeTable.health,
+                                         picks: state.routeTable.picks)
             routePlan?.trace = record.trace
         } else {
             guard let provider = state.providers.provider(slug: target.provider) else {
@@ -56,11 +57,15 @@ struct CompatHandler {
             } catch {
                 record.route = plan.run.graph.qualifiedName
                 record.routePath = plan.run.pathDescription
+                record.picks = PickFeedback(plan.run)
+                sendMirrors(plan.run, request: dispatchRequest, head: request, record: record)
                 BudgetSettlement(reservations: plan.run.reservations, limits: state.limits, prices: state.prices).settle(target: nil, usage: nil, answered: false)
                 throw error
             }
             record.route = plan.run.graph.qualifiedName
             record.routePath = plan.run.pathDescription
+            record.picks = PickFeedback(plan.run)
+            sendMirrors(plan.run, request: dispatchRequest, head: request, record: record)
             if !plan.run.reservations.isEmpty {
                 settlement = BudgetSettlement(reservations: plan.run.reservations, limits: state.limits, prices: state.prices)
             }
@@ -103,6 +108,16 @@ struct CompatHandler {
                 settlement?.settle(target: target, usage: outcome.usage.usage, answered: true)
             }
         }
+    }
+
+    /// The route's `mirror:` copies, if it drew any: sent now that the request's own attempts are done.
+    private func sendMirrors(_ run: RouteRun, request: DispatchRequest, head: Request, record: RequestRecord) {
+        guard !run.mirrors.isEmpty else { return }
+        let gateway = record.gateway ?? "default"
+        let collect = state.gateways[gateway].map { head.headers[.cfAigCollectLog].flatMap(BooleanText.parse) ?? $0.settings.collectLogs } ?? false
+        MirrorSender(state: state).send(run.mirrors, request: request, origin: .init(
+            logID: record.logID, route: run.graph.qualifiedName, gateway: gateway, account: record.account ?? "",
+            metadata: record.observation.metadata, collect: collect))
     }
 
     /// The models of every provider with a key, as `provider/model`, then the dynamic routes.

@@ -187,6 +187,10 @@ extension GatewayControls {
                 cost = prices.cost(of: usage, for: ModelTarget(provider: provider, model: model))
             }
         }
+        if let picks = record.picks, ending != .abandoned {
+            picks.report(success: (200..<300).contains(info.status) && ending == .written, duration: Self.milliseconds(total) / 1000,
+                         timeToFirstByte: ttfb.map { Self.milliseconds($0) / 1000 }, cost: cost, now: now())
+        }
         metrics.request(
             gateway: record.gateway ?? "default", provider: record.provider, model: record.model, route: record.route,
             status: info.status, cached: observed.cached, cacheStatus: observed.cacheStatus, total: total, ttfb: ttfb,

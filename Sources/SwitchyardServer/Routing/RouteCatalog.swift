@@ -42,8 +42,8 @@ struct RouteAttemptPlan: AttemptPlan {
     var trace: RequestTrace?
 
     init(graph: RouteGraph, facts: RequestFacts, limits: any LimitStore, providers: ProviderTable, now: @escaping @Sendable () -> Double, seed: UInt64,
-         health: TargetHealth? = nil) {
-        self.run = RouteRun(graph: graph)
+         health: TargetHealth? = nil, picks: PickStats? = nil) {
+        self.run = RouteRun(graph: graph, pickStats: picks)
         self.facts = facts
         self.limits = limits
         self.providers = providers
@@ -131,6 +131,26 @@ extension RequestFacts {
             estimatedInputTokens: RequestFacts.estimatedInputTokens(bodyBytes: body.bytes.count),
             estimatedOutputTokens: RequestFacts.estimatedOutputTokens(maxCompletionTokens: body.value("max_completion_tokens"), maxTokens: body.value("max_tokens"))
         )
+    }
+}
+
+/// The arms a request took at `pick:` nodes, told how the request ended (`RequestEnd`).
+struct PickFeedback: Sendable {
+    let stats: PickStats
+    let choices: [PickChoice]
+    /// The attempt that answered or failed last (`RouteRun.step`); -1 when none ran.
+    let lastStep: Int
+
+    init?(_ run: RouteRun) {
+        guard let stats = run.pickStats, !run.picks.isEmpty else { return nil }
+        self.stats = stats
+        self.choices = run.picks
+        self.lastStep = run.step
+    }
+
+    func report(success: Bool, duration: Seconds, timeToFirstByte: Seconds?, cost: Double, now: Double) {
+        let outcome = PickOutcome(step: lastStep >= 0 ? lastStep : nil, success: success, duration: duration, timeToFirstByte: timeToFirstByte, cost: cost)
+        for choice in choices { stats.record(choice, outcome: outcome, now: now) }
     }
 }
 

@@ -28,6 +28,8 @@ public final class RouteTable: Sendable {
     public static let keptVersions = 10
     /// Breakers and in-flight counts of gated model targets; outlives every catalog.
     public let health = TargetHealth()
+    /// Live figures of `pick:` nodes; outlives every catalog like `health`.
+    public let picks = PickStats()
     private let state: Mutex<State>
     /// Serializes reloads (the poller and `POST /admin/reload` may race).
     private let reloading = Mutex(())
@@ -54,6 +56,7 @@ public final class RouteTable: Sendable {
             Self.record(new, into: &$0, now: now)
         }
         health.retain(TargetHealth.keys(of: new.graphs.values))
+        picks.retain(PickStats.keys(of: new.graphs.values))
     }
 
     private static func record(_ catalog: RouteCatalog, into s: inout State, now: Date) {
