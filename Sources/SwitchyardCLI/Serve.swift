@@ -121,7 +121,7 @@ struct Serve: AsyncParsableCommand {
         }
 
         let listenHost = configuration.listen.host
-        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, metrics: metricsRegistry, configurationSource: source, onServerRunning: { port in
+        let app = buildApplication(configuration: configuration, environment: environment, routes: routeCatalog, reloadRoutesEvery: .seconds(1), logger: logger, limits: limits, limitPersister: limitPersister, requestLog: requestLog, routeVersions: storage.routeVersions, metrics: metricsRegistry, configurationSource: source, onServerRunning: { port in
             // Written unbuffered, after the log lines before it: scripts and tests wait for this line.
             LogOutput.standardOutput.flush()
             FileHandle.standardOutput.write(Data("switchyard listening on http://\(listenHost):\(port)\n".utf8))

@@ -60,6 +60,16 @@ extension PostgresDatabase {
             """,
             "CREATE INDEX limit_lease_expires ON limit_lease (expires_at)",
         ]),
+        // Version 3 is taken by a parallel change (the request log's route facts).
+        Migration(version: 4, name: "route-versions", statements: [
+            """
+            CREATE TABLE route_versions (
+              route text NOT NULL, version text NOT NULL, source_path text NOT NULL, source text NOT NULL,
+              first_loaded_at double precision NOT NULL, last_loaded_at double precision NOT NULL,
+              PRIMARY KEY (route, version))
+            """,
+            "CREATE INDEX route_versions_first_loaded ON route_versions (route, first_loaded_at)",
+        ]),
     ]
 
     public static var latestSchemaVersion: Int { migrations.last?.version ?? 0 }

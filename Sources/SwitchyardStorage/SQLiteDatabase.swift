@@ -89,6 +89,18 @@ public final class SQLiteDatabase: Sendable {
             try db.alter(table: "limit_rate") { t in t.add(column: "window_seconds", .double) }
             try db.alter(table: "limit_budget") { t in t.add(column: "window_seconds", .double) }
         }
+        m.registerMigration("v3-route-versions") { db in
+            try db.create(table: "route_versions") { t in
+                t.column("route", .text).notNull()
+                t.column("version", .text).notNull()
+                t.column("source_path", .text).notNull()
+                t.column("source", .text).notNull()
+                t.column("first_loaded_at", .double).notNull()
+                t.column("last_loaded_at", .double).notNull()
+                t.primaryKey(["route", "version"])
+            }
+            try db.create(index: "route_versions_first_loaded", on: "route_versions", columns: ["route", "first_loaded_at"])
+        }
         return m
     }
 }
@@ -151,5 +163,42 @@ extension SQLiteDatabase: LimitSnapshotStore {
             try db.execute(sql: "DELETE FROM limit_rate WHERE window_seconds IS NOT NULL AND window_start + 2 * window_seconds <= ?", arguments: [now])
             try db.execute(sql: "DELETE FROM limit_budget WHERE window_seconds IS NOT NULL AND window_start + window_seconds <= ?", arguments: [now])
         }
+    }
+}
+
+extension SQLiteDatabase: RouteVersionStore {
+    public func recordRouteVersion(_ record: RouteVersionRecord) async throws {
+        try await writer.write { db in
+            try db.execute(sql: """
+                INSERT INTO route_versions (route, version, source_path, source, first_loaded_at, last_loaded_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (route, version) DO UPDATE SET last_loaded_at = max(last_loaded_at, excluded.last_loaded_at)
+                """, arguments: [record.route, record.version, record.sourcePath, record.source, record.firstLoadedAt, record.lastLoadedAt])
+            try db.execute(sql: """
+                DELETE FROM route_versions WHERE route = ? AND version NOT IN (
+                  SELECT version FROM route_versions WHERE route = ? ORDER BY first_loaded_at DESC, version LIMIT ?)
+                """, arguments: [record.route, record.route, RouteVersionHistory.kept])
+        }
+    }
+
+    public func routeVersions(route: String, limit: Int) async throws -> [RouteVersionRecord] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT route, version, source_path, source, first_loaded_at, last_loaded_at FROM route_versions
+                WHERE route = ? ORDER BY first_loaded_at DESC, version LIMIT ?
+                """, arguments: [route, max(0, limit)]).map(Self.routeVersion(from:))
+        }
+    }
+
+    public func routeVersion(route: String, version: String) async throws -> RouteVersionRecord? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT route, version, source_path, source, first_loaded_at, last_loaded_at FROM route_versions WHERE route = ? AND version = ?
+                """, arguments: [route, version]).map(Self.routeVersion(from:))
+        }
+    }
+
+    static func routeVersion(from row: Row) -> RouteVersionRecord {
+        RouteVersionRecord(route: row["route"], version: row["version"], sourcePath: row["source_path"], source: row["source"],
+                           firstLoadedAt: row["first_loaded_at"], lastLoadedAt: row["last_loaded_at"])
     }
 }

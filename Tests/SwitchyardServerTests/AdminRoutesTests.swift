@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import SwitchyardCore
 import SwitchyardFakeUpstream
+import SwitchyardStorage
 import Testing
 
 @testable import SwitchyardServer
@@ -85,6 +86,64 @@ import Testing
             let wrongMethod = try await client.execute(uri: "/admin/reload", method: .get)
             #expect(wrongMethod.status == .methodNotAllowed)
             #expect(try await client.execute(uri: "/admin/nothing", method: .get).status == .notFound)
+        }
+        try await fake.shutdown()
+    }
+
+    /// Route history in storage: an instance shows the versions another instance (or an earlier
+    /// run) loaded from the same database, and draws one it never loaded from the stored source.
+    @Test func versionsAreSharedThroughStorage() async throws {
+        let fake = try await FakeUpstream.start()
+        let base = NSTemporaryDirectory() + "switchyard-history-\(UUID().uuidString)"
+        let (dirA, dirB) = (base + "/a", base + "/b")
+        for dir in [dirA, dirB] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let store = try SQLiteDatabase(path: base + "/shared.sqlite")
+        func configuration(_ dir: String) throws -> GatewayConfiguration {
+            var c = try ConfigurationParser.parse("""
+                routes: \(dir)
+                providers:
+                  openai: { base_url: "\(fake.openAIBaseURL)", keys: { default: sk } }
+                """, environment: [:])
+            c.listen.port = 0
+            return c
+        }
+        @Sendable func stored() async throws -> [String] { try await store.routeVersions(route: "live", limit: 100).map(\.version) }
+        @Sendable func waitForStored(_ count: Int) async throws {
+            for _ in 0..<500 where try await stored().count < count { try await Task.sleep(for: .milliseconds(10)) }
+            #expect(try await stored().count == count)
+        }
+
+        // Instance A serves m-one, then m-two.
+        try Self.route("m-one").write(toFile: dirA + "/live.yaml", atomically: true, encoding: .utf8)
+        let a = try configuration(dirA)
+        let tableA = RouteTable(RouteLoading.load(directory: dirA, configuration: a))
+        let v1 = try #require(tableA.current.graphs["live"]?.version)
+        try await buildApplication(configuration: a, environment: [:], routeTable: tableA, reloadRoutesEvery: .seconds(3600), routeVersions: store).test(.router) { client in
+            try Self.route("m-two").write(toFile: dirA + "/live.yaml", atomically: true, encoding: .utf8)
+            #expect(try await client.execute(uri: "/admin/reload", method: .post).status == .ok)
+        }
+        try await waitForStored(2)
+        let v2 = try #require(try await stored().first)
+
+        // Instance B starts on m-three: its list holds all three, newest first.
+        try Self.route("m-three").write(toFile: dirB + "/live.yaml", atomically: true, encoding: .utf8)
+        let b = try configuration(dirB)
+        let tableB = RouteTable(RouteLoading.load(directory: dirB, configuration: b))
+        let v3 = try #require(tableB.current.graphs["live"]?.version)
+        try await buildApplication(configuration: b, environment: [:], routeTable: tableB, reloadRoutesEvery: .seconds(3600), routeVersions: store).test(.router) { client in
+            try await waitForStored(3)
+            let list = try JSONValue.parse(Data(try await client.execute(uri: "/admin/routes", method: .get).body.readableBytesView))
+            let live = list["routes"]?.arrayValue?.first { $0["name"]?.stringValue == "live" }
+            #expect(live?["versions"]?.arrayValue?.compactMap { $0["version"]?.stringValue } == [v3, v2, v1])
+            // v1 was never loaded by B: drawn from the stored source.
+            let old = try await client.execute(uri: "/admin/routes/live?version=\(v1)", method: .get)
+            #expect(old.status == .ok)
+            let doc = try JSONValue.parse(Data(old.body.readableBytesView))
+            #expect(doc["result"]?["version"]?.stringValue == v1)
+            #expect(doc["result"]?["current"] == .bool(false))
+            #expect(doc["result"]?["nodes"]?[0]?["detail"]?.stringValue == "openai/m-one")
+            #expect(try await client.execute(uri: "/admin/routes/live?version=000000000000", method: .get).status == .notFound)
         }
         try await fake.shutdown()
     }

@@ -15,7 +15,7 @@ enum StorageBackend: String, CustomTestStringConvertible, CaseIterable, Sendable
     static var available: [StorageBackend] { testPostgresURL == nil ? [.sqlite] : [.sqlite, .postgres] }
 }
 
-typealias ConformingStore = RequestLogStore & LimitSnapshotStore
+typealias ConformingStore = RequestLogStore & LimitSnapshotStore & RouteVersionStore
 
 /// One place to store into, reopenable (a restart): a temporary SQLite file, or a schema of its
 /// own in the test PostgreSQL, dropped at the end.
@@ -331,6 +331,43 @@ import Synchronization
             #expect(Set(rows.rates.keys) == [live, legacy])
             #expect(Set(rows.budgets.keys) == [spentToday])
             #expect(rows.windows[legacy] == nil && rows.windows[live] == 3600)
+        }
+    }
+
+    // MARK: route versions
+
+    @Test(arguments: StorageBackend.available)
+    func routeVersionsAreSharedKeptInOrderAndBounded(_ backend: StorageBackend) async throws {
+        try await StorageFixture.with(backend) { fixture, db in
+            func version(_ i: Int, at t: Double) -> RouteVersionRecord {
+                RouteVersionRecord(route: "support", version: String(format: "v%03d", i), sourcePath: "routes/support.yaml",
+                                   source: "nodes:\n  main: { model: openai/gpt-5-mini }  # \(i) ünïcode\n", firstLoadedAt: t, lastLoadedAt: t)
+            }
+            try await db.recordRouteVersion(version(1, at: 100))
+            try await db.recordRouteVersion(version(2, at: 200))
+            try await db.recordRouteVersion(RouteVersionRecord(route: "other", version: "x", sourcePath: "routes/other.yaml", source: "s", firstLoadedAt: 150, lastLoadedAt: 150))
+            // Another instance loads v001 again later: its first load and source stay, its last load moves.
+            var again = version(1, at: 300)
+            again.source = "ignored"
+            try await db.recordRouteVersion(again)
+            let listed = try await db.routeVersions(route: "support", limit: 10)
+            #expect(listed.map(\.version) == ["v002", "v001"])
+            let first = try #require(try await db.routeVersion(route: "support", version: "v001"))
+            #expect(first.firstLoadedAt == 100 && first.lastLoadedAt == 300)
+            #expect(first.source.contains("# 1 ünïcode"))
+            #expect(try await db.routeVersion(route: "support", version: "nope") == nil)
+            #expect(try await db.routeVersions(route: "other", limit: 10).map(\.version) == ["x"])
+
+            // A reopened store (a restart, or another instance) sees the same history.
+            let reopened = try await fixture.open()
+            #expect(try await reopened.routeVersions(route: "support", limit: 1).map(\.version) == ["v002"])
+
+            // Bounded: the newest `kept` versions of a route stay.
+            for i in 3...(RouteVersionHistory.kept + 5) { try await db.recordRouteVersion(version(i, at: 200 + Double(i))) }
+            let all = try await db.routeVersions(route: "support", limit: 1000)
+            #expect(all.count <= RouteVersionHistory.kept && all.count >= RouteVersionHistory.kept - 1)
+            #expect(all.first?.version == String(format: "v%03d", RouteVersionHistory.kept + 5))
+            #expect(!all.contains { $0.version == "v001" })
         }
     }
 }

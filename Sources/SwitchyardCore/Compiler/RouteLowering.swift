@@ -151,7 +151,7 @@ struct RouteLowering {
             nodes[i] = RouteNode(name: nodes[i].name, kind: .budget(.init(limit: b.limit, window: b.window, key: b.key, then: b.then, exceeded: b.exceeded, reservationPrice: price)), location: nodes[i].location)
         }
         return RouteGraph(name: routeName, description: d.description, version: RouteCompiler.version(of: source.contents),
-                          sourcePath: source.path, nodes: nodes, start: start)
+                          sourcePath: source.path, source: source.contents, nodes: nodes, start: start)
     }
 
     /// `budget.<node>.…` must name a budget node of the route and `rate.<node>.…` a rate node.

@@ -9,13 +9,17 @@ public struct RouteGraph: Sendable {
     public let version: String
     /// The file the route came from, as given to the compiler.
     public let sourcePath: String
+    /// The file's text: stored with the version (`RouteVersionStore`) so that any instance can
+    /// show, diff or recompile a version it never loaded itself.
+    public let source: String
     public let nodes: [RouteNode]
     public let start: NodeIndex
     /// What of the request body the route's conditions and keys read, so that a request decodes
     /// only those members (most routes read none, and `messages` can be megabytes).
     public let bodyReads: BodyReads
 
-    public init(name: String, description: String?, version: String, sourcePath: String, nodes: [RouteNode], start: NodeIndex) {
+    public init(name: String, description: String?, version: String, sourcePath: String, source: String = "", nodes: [RouteNode], start: NodeIndex) {
+        self.source = source
         self.name = name
         self.description = description
         self.version = version

@@ -26,6 +26,8 @@ public func buildApplication(
     limitPersister: LimitPersister? = nil,
     now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
     requestLog: (any RequestLogStore)? = nil,
+    /// Where route versions are recorded and read back (`/admin/routes`); nil = this process's memory only.
+    routeVersions: (any RouteVersionStore)? = nil,
     metrics: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
     /// Seeds the per-request generators of route splits; nil = a random seed per process.
     randomSeed: UInt64? = nil,
@@ -70,8 +72,9 @@ public func buildApplication(
     let reloader = configurationSource.map { ConfigurationReloader(source: $0, settings: settings, metrics: controls.metrics, logger: logger) }
     let state = GatewayState(
         settings: settings, dispatcher: dispatcher, routes: routeTable, logger: logger, limits: limits, now: now,
-        controls: controls, splitSeeds: SplitSeeds(seed: randomSeed), reloader: reloader, tracing: telemetry?.0
+        controls: controls, splitSeeds: SplitSeeds(seed: randomSeed), reloader: reloader, tracing: telemetry?.0, routeVersions: routeVersions
     )
+    if let routeVersions { RouteHistory.attach(routeVersions, to: routeTable, logger: logger) }
     var services: [any Service] = [HTTPClientService(client: client)] + controls.services
     if let limitPersister { services.append(LimitPersisterService(persister: limitPersister)) }
     // Exports finished spans; its graceful shutdown flushes what is queued.

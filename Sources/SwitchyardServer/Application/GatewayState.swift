@@ -37,13 +37,16 @@ final class GatewayState: Sendable {
     let reloader: ConfigurationReloader?
     /// OpenTelemetry traces; nil = `telemetry` is off (Telemetry/RequestTracing.swift).
     let tracing: RequestTracing?
+    /// Route version history in storage (shared by the instances of one database); nil = memory only.
+    let routeVersions: (any RouteVersionStore)?
 
     init(
         settings: SettingsStore, dispatcher: Dispatcher, routes: RouteTable, logger: Logger,
         limits: any LimitStore = InMemoryLimitStore(), now: @escaping @Sendable () -> Double = { Date().timeIntervalSince1970 },
         controls: GatewayControls? = nil, splitSeeds: SplitSeeds = SplitSeeds(seed: nil), reloader: ConfigurationReloader? = nil,
-        tracing: RequestTracing? = nil
+        tracing: RequestTracing? = nil, routeVersions: (any RouteVersionStore)? = nil
     ) {
+        self.routeVersions = routeVersions
         self.tracing = tracing
         self.settings = settings
         self.splitSeeds = splitSeeds

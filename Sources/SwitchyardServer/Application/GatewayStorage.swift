@@ -15,6 +15,8 @@ public enum GatewayStorage {
         public let requestLog: any RequestLogStore
         /// Where limit state is persisted; nil for `memory` (limits start fresh).
         public let limitSnapshots: (any LimitSnapshotStore)?
+        /// Route version history (`/admin/routes`): shared by the instances of one database.
+        public let routeVersions: (any RouteVersionStore)?
         /// Set for `postgres://`: shared by several instances.
         public let postgres: PostgresDatabase?
         /// The schema migrations this open applied (empty when it was current).
@@ -31,17 +33,18 @@ public enum GatewayStorage {
     /// migrated here). Errors never contain the password.
     public static func open(_ storage: String, logger: Logger = Logger(label: "switchyard.storage")) async throws -> Opened {
         if storage == "memory" {
-            return Opened(requestLog: try SQLiteDatabase(path: ":memory:"), limitSnapshots: nil, postgres: nil, appliedMigrations: [])
+            let database = try SQLiteDatabase(path: ":memory:")
+            return Opened(requestLog: database, limitSnapshots: nil, routeVersions: database, postgres: nil, appliedMigrations: [])
         }
         if PostgresDatabase.isPostgresURL(storage) {
             let database = try await PostgresDatabase.open(url: storage, logger: logger)
-            return Opened(requestLog: database, limitSnapshots: database, postgres: database, appliedMigrations: database.lastMigrations)
+            return Opened(requestLog: database, limitSnapshots: database, routeVersions: database, postgres: database, appliedMigrations: database.lastMigrations)
         }
         guard let path = SQLiteDatabase.path(fromStorageURL: storage) else {
             throw Unsupported(description: "'\(storage)' is not sqlite:<file>, postgres://… or memory")
         }
         let database = try SQLiteDatabase(path: path)
-        return Opened(requestLog: database, limitSnapshots: database, postgres: nil, appliedMigrations: [])
+        return Opened(requestLog: database, limitSnapshots: database, routeVersions: database, postgres: nil, appliedMigrations: [])
     }
 
     /// The storage URL as messages may show it (no password).

@@ -35,7 +35,7 @@ struct AdminInsightAPI {
             return Self.json(limitsDocument(now: controls.now()))
         case (3, "routes"):
             try Self.onlyGet(request)
-            return Self.json(try routeDocument(name: parts[2], version: request.uri.queryParameters["version"].map(String.init)))
+            return Self.json(try await routeDocument(name: parts[2], version: request.uri.queryParameters["version"].map(String.init)))
         default:
             return nil
         }
@@ -120,17 +120,29 @@ struct AdminInsightAPI {
 
     // MARK: Route graph
 
-    func routeDocument(name: String, version: String?) throws(GatewayError) -> JSONValue {
+    func routeDocument(name: String, version: String?) async throws(GatewayError) -> JSONValue {
         let versions = state.routeTable.versions(of: name)
         guard let current = state.routeTable.current.graphs[name] else {
             throw GatewayError(.notFound, status: 404, message: "no route named '\(GatewayError.shown(name))'")
         }
         var graph = current
         if let version {
-            guard let kept = versions.first(where: { $0.graph.version == version }) else {
-                throw GatewayError(.notFound, status: 404, message: "route '\(GatewayError.shown(name))' has no kept version '\(GatewayError.shown(version))'")
+            if let kept = versions.first(where: { $0.graph.version == version }) {
+                graph = kept.graph
+            } else {
+                // Another instance's version, or one from before a restart: compiled from its stored source.
+                let stored: RouteGraph?
+                do {
+                    stored = try await RouteHistory.graph(of: name, version: version, store: state.routeVersions,
+                                                          options: RouteCompilerOptions(configuration: state.configuration))
+                } catch {
+                    throw GatewayError(.unavailable, status: 503, message: "route versions cannot be read from storage now")
+                }
+                guard let stored, stored.name == name else {
+                    throw GatewayError(.notFound, status: 404, message: "route '\(GatewayError.shown(name))' has no kept version '\(GatewayError.shown(version))'")
+                }
+                graph = stored
             }
-            graph = kept.graph
         }
         let nodes: [JSONValue] = graph.nodes.enumerated().map { i, node in
             var object: [String: JSONValue] = [

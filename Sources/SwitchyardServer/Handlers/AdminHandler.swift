@@ -18,20 +18,20 @@ struct AdminHandler {
             guard request.method == .get || request.method == .head else {
                 throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["GET"])
             }
-            return json(routesDocument(), record: record)
+            return json(await routesDocument(), record: record)
         case "reload":
             guard request.method == .post else {
                 throw GatewayError.methodNotAllowed(request.method.rawValue, path: request.uri.path, allowed: ["POST"])
             }
             // The configuration first (routes compile against it), then every route file.
-            var document = routesDocument()
+            var document: JSONValue
             if let reloader = state.reloader {
                 let outcome = reloader.reload(force: true)
                 ReloadService.reloadRoutes(
                     table: state.routeTable, directory: state.settings.latest.configuration.routesDirectory,
                     configuration: state.settings.latest.configuration, force: true, logger: state.logger
                 )
-                document = routesDocument()
+                document = await routesDocument()
                 if case .object(var object) = document {
                     object["configuration"] = configurationDocument()
                     if case .failed = outcome { object["configuration_reloaded"] = .bool(false) } else { object["configuration_reloaded"] = .bool(true) }
@@ -39,7 +39,7 @@ struct AdminHandler {
                 }
             } else {
                 state.routeTable.reload(directory: state.configuration.routesDirectory, configuration: state.configuration, force: true)
-                document = routesDocument()
+                document = await routesDocument()
             }
             return json(document, record: record)
         case "config":
@@ -75,30 +75,32 @@ struct AdminHandler {
         return .object(object)
     }
 
-    func routesDocument() -> JSONValue {
+    func routesDocument() async -> JSONValue {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         let catalog = state.routeTable.current
         let errorLines = catalog.errors.filter { $0.contains(": error:") }
-        let routes = catalog.names.compactMap { name -> JSONValue? in
-            guard let graph = catalog.graphs[name] else { return nil }
+        var routes: [JSONValue] = []
+        for name in catalog.names {
+            guard let graph = catalog.graphs[name] else { continue }
             let versions = state.routeTable.versions(of: name)
+            let history = await RouteHistory.versions(of: name, kept: versions, store: state.routeVersions, logger: state.logger)
             let loadedAt = versions.last { $0.graph.version == graph.version }?.loadedAt
             // Errors of the route's own file: it failed to compile and this version stayed.
             let own = errorLines.filter { $0.hasPrefix(graph.sourcePath + ":") }
-            return .object([
+            routes.append(.object([
                 "name": .string(name),
                 "model": .string("dynamic/\(name)"),
                 "version": .string(graph.version),
                 "source": .string(graph.sourcePath),
                 "loaded_at": loadedAt.map { .string(formatter.string(from: $0)) } ?? .null,
                 "last_error": own.isEmpty ? .null : .string(own.joined(separator: "\n")),
-                "versions": .array(versions.reversed().map { v in
-                    .object(["version": .string(v.graph.version), "loaded_at": .string(formatter.string(from: v.loadedAt))])
+                "versions": .array(history.map { v in
+                    .object(["version": .string(v.version), "loaded_at": .string(formatter.string(from: Date(timeIntervalSince1970: v.loadedAt)))])
                 }),
                 "targets": Self.targetsDocument(state.routeTable.health.snapshot(of: graph, now: state.now())),
                 "picks": Self.picksDocument(graph, stats: state.routeTable.picks, now: state.now()),
-            ])
+            ]))
         }
         return .object(["routes": .array(routes), "errors": .array(errorLines.map(JSONValue.string))])
     }

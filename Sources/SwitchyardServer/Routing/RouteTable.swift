@@ -31,6 +31,9 @@ public final class RouteTable: Sendable {
     /// Live figures of `pick:` nodes; outlives every catalog like `health`.
     public let picks = PickStats()
     private let state: Mutex<State>
+    /// Told of each version first served by this table (at start and on reloads): the storage's
+    /// route history (`RouteHistory`).
+    let onNewVersions = Mutex<(@Sendable ([Version]) -> Void)?>(nil)
     /// Serializes reloads (the poller and `POST /admin/reload` may race).
     private let reloading = Mutex(())
 
@@ -50,25 +53,35 @@ public final class RouteTable: Sendable {
     public func versions(of name: String) -> [Version] { state.withLock { $0.history[name] ?? [] } }
 
     func replace(_ new: RouteCatalog, now: Date = Date()) {
-        state.withLock {
+        let added = state.withLock {
             $0.catalog = new
             $0.generation += 1
-            Self.record(new, into: &$0, now: now)
+            return Self.record(new, into: &$0, now: now)
         }
+        if !added.isEmpty, let hook = onNewVersions.withLock({ $0 }) { hook(added) }
         health.retain(TargetHealth.keys(of: new.graphs.values))
         picks.retain(PickStats.keys(of: new.graphs.values))
     }
 
-    private static func record(_ catalog: RouteCatalog, into s: inout State, now: Date) {
+    @discardableResult
+    private static func record(_ catalog: RouteCatalog, into s: inout State, now: Date) -> [Version] {
+        var added: [Version] = []
         for graph in catalog.graphs.values {
             var versions = s.history[graph.name] ?? []
             if versions.last?.graph.version != graph.version {
                 versions.append(Version(graph: graph, loadedAt: now))
+                added.append(versions[versions.count - 1])
                 if versions.count > keptVersions { versions.removeFirst(versions.count - keptVersions) }
             }
             s.history[graph.name] = versions
         }
         for name in s.history.keys where catalog.graphs[name] == nil { s.history[name] = nil }
+        return added
+    }
+
+    /// The current version of every route, as first served (for the storage's history at start).
+    var currentVersions: [Version] {
+        state.withLock { s in s.catalog.graphs.keys.compactMap { s.history[$0]?.last } }
     }
 
     func prime(directory: String) {
