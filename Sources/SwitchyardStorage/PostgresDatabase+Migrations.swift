@@ -70,6 +70,12 @@ extension PostgresDatabase {
             """,
             "CREATE INDEX route_versions_first_loaded ON route_versions (route, first_loaded_at)",
         ]),
+        // The window length of pools and leases, so rows of ended windows can be deleted (NULL in
+        // rows written before: left alone).
+        Migration(version: 5, name: "limit-pool-windows", statements: [
+            "ALTER TABLE limit_pool ADD COLUMN window_seconds double precision",
+            "ALTER TABLE limit_lease ADD COLUMN window_seconds double precision",
+        ]),
     ]
 
     public static var latestSchemaVersion: Int { migrations.last?.version ?? 0 }

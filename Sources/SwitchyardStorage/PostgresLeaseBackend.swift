@@ -7,13 +7,15 @@ import SwitchyardCore
 extension PostgresDatabase: LeaseBackend {
     public func acquire(_ request: LeaseRequest, instance: String, expiresAt: Double) async throws -> Double {
         let k = request.key
+        let window: Double? = request.window > 0 ? request.window : nil
         let rows = try await rows("""
             WITH pool AS (
-              INSERT INTO limit_pool AS p (route, node, key_value, window_start, capacity, granted, last_grant)
+              INSERT INTO limit_pool AS p (route, node, key_value, window_start, capacity, granted, last_grant, window_seconds)
               VALUES (\(k.route), \(k.node), \(k.keyValue), \(request.windowStart), \(request.capacity),
-                      LEAST(\(request.amount), \(request.capacity)), LEAST(\(request.amount), \(request.capacity)))
+                      LEAST(\(request.amount), \(request.capacity)), LEAST(\(request.amount), \(request.capacity)), \(window))
               ON CONFLICT (route, node, key_value) DO UPDATE SET
                 capacity = EXCLUDED.capacity,
+                window_seconds = coalesce(EXCLUDED.window_seconds, p.window_seconds),
                 last_grant = CASE WHEN p.window_start < EXCLUDED.window_start THEN EXCLUDED.last_grant
                                   WHEN p.window_start > EXCLUDED.window_start THEN 0
                                   ELSE GREATEST(0, LEAST(\(request.amount), EXCLUDED.capacity - p.granted)) END,
@@ -23,9 +25,10 @@ extension PostgresDatabase: LeaseBackend {
                 window_start = GREATEST(p.window_start, EXCLUDED.window_start)
               RETURNING last_grant
             ), lease AS (
-              INSERT INTO limit_lease AS l (instance, route, node, key_value, window_start, granted, used, expires_at)
-              SELECT \(instance), \(k.route), \(k.node), \(k.keyValue), \(request.windowStart), last_grant, 0, \(expiresAt) FROM pool
+              INSERT INTO limit_lease AS l (instance, route, node, key_value, window_start, granted, used, expires_at, window_seconds)
+              SELECT \(instance), \(k.route), \(k.node), \(k.keyValue), \(request.windowStart), last_grant, 0, \(expiresAt), \(window) FROM pool
               ON CONFLICT (instance, route, node, key_value) DO UPDATE SET
+                window_seconds = coalesce(EXCLUDED.window_seconds, l.window_seconds),
                 granted = CASE WHEN l.window_start = EXCLUDED.window_start THEN l.granted + EXCLUDED.granted ELSE EXCLUDED.granted END,
                 used = CASE WHEN l.window_start = EXCLUDED.window_start THEN l.used ELSE 0 END,
                 window_start = EXCLUDED.window_start, expires_at = EXCLUDED.expires_at
@@ -72,6 +75,18 @@ extension PostgresDatabase: LeaseBackend {
             """)
     }
 
+    /// One statement: leases, then pools, of windows that ended before `before`. A pool whose
+    /// window ended is never granted from again (a new window resets it), so deleting it changes
+    /// no limit; a key seen again starts a new pool row.
+    public func expireWindows(before: Double) async throws {
+        try await rows("""
+            WITH leases AS (
+              DELETE FROM limit_lease WHERE window_seconds IS NOT NULL AND window_start + window_seconds < \(before)
+            )
+            DELETE FROM limit_pool WHERE window_seconds IS NOT NULL AND window_start + window_seconds < \(before)
+            """)
+    }
+
     static func arrays(_ usage: [LeaseUsage]) -> (routes: [String], nodes: [String], values: [String], starts: [Double], used: [Double]) {
         (usage.map(\.key.route), usage.map(\.key.node), usage.map(\.key.keyValue), usage.map(\.windowStart), usage.map(\.used))
     }
@@ -82,5 +97,11 @@ extension PostgresDatabase {
     public func poolGranted(_ key: LimitKey) async throws -> Double {
         try await rows("SELECT granted FROM limit_pool WHERE route = \(key.route) AND node = \(key.node) AND key_value = \(key.keyValue)")
             .first?.decode(Double.self) ?? 0
+    }
+
+    /// Rows in one of the gateway's own tables (tests and diagnostics).
+    public func count(table: String) async throws -> Int {
+        precondition(["limit_pool", "limit_lease", "route_versions", "request_log"].contains(table))
+        return try await rows(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(table)")).first?.decode(Int.self) ?? 0
     }
 }

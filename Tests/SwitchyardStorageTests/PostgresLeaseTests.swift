@@ -107,4 +107,31 @@ struct PostgresLeaseTests {
             #expect(abs(pool - spent) < 1e-6, "after release the pool holds what was spent: \(pool) vs \(spent)")
         }
     }
+
+    /// Pools and leases of ended windows are deleted; the current window's stay.
+    @Test func poolsOfEndedWindowsExpire() async throws {
+        try await StorageFixture.with(.postgres) { _, store in
+            let db = store as! PostgresDatabase
+            let clock = ManualClock(1_800_000_000)
+            let (s, sync) = instances(1, db, clock: clock, settings: .init(leaseFraction: 0.5))[0]
+            let minute = LimitKey(route: "r", node: "per-minute", keyValue: "u1")
+            let day = LimitKey(route: "r", node: "per-day", keyValue: "u1")
+            #expect(s.consume(minute, cost: 1, limit: 10, window: 60, technique: .fixed, now: clock.now).isAllowed)
+            #expect(s.consume(day, cost: 1, limit: 10, window: 86400, technique: .fixed, now: clock.now).isAllowed)
+            await sync.refill()
+            await sync.report()
+            #expect(try await db.poolGranted(minute) > 0)
+            #expect(try await db.poolGranted(day) > 0)
+            func rows(_ table: String) async throws -> Int {
+                try await db.count(table: table)
+            }
+            #expect(try await rows("limit_pool") == 2)
+            #expect(try await rows("limit_lease") == 2)
+            try await db.expireWindows(before: clock.now + 61)
+            #expect(try await db.poolGranted(minute) == 0)
+            #expect(try await db.poolGranted(day) > 0)
+            #expect(try await rows("limit_pool") == 1)
+            #expect(try await rows("limit_lease") == 1)
+        }
+    }
 }

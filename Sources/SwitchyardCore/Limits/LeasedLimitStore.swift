@@ -11,6 +11,13 @@ public protocol LeaseBackend: Sendable {
     func report(_ usage: [LeaseUsage], instance: String, expiresAt: Double, now: Double) async throws
     /// Records the final usage and gives back every unused part of the instance's leases.
     func release(_ usage: [LeaseUsage], instance: String) async throws
+    /// Deletes pools and leases of windows that ended before `before`: keys nobody uses any
+    /// more would otherwise keep their rows forever.
+    func expireWindows(before: Double) async throws
+}
+
+extension LeaseBackend {
+    public func expireWindows(before: Double) async throws {}
 }
 
 public struct LeaseRequest: Sendable, Hashable {
@@ -18,7 +25,10 @@ public struct LeaseRequest: Sendable, Hashable {
     public var windowStart: Double
     public var capacity: Double
     public var amount: Double
-    public init(key: LimitKey, windowStart: Double, capacity: Double, amount: Double) {
+    /// The window's length (seconds): when its pool and leases may be deleted.
+    public var window: Double
+    public init(key: LimitKey, windowStart: Double, capacity: Double, amount: Double, window: Double = 0) {
+        self.window = window
         self.key = key
         self.windowStart = windowStart
         self.capacity = capacity
@@ -266,7 +276,7 @@ public final class LeasedLimitStore: LimitStore, Sendable {
                     continue
                 }
                 let lease = leaseSize(slot, requests: slot.countsRequests)
-                out.append(LeaseRequest(key: key, windowStart: slot.windowStart, capacity: slot.capacity, amount: lease + max(0, slot.used - slot.granted)))
+                out.append(LeaseRequest(key: key, windowStart: slot.windowStart, capacity: slot.capacity, amount: lease + max(0, slot.used - slot.granted), window: slot.window))
                 slot.lastAsk = now
                 s.slots[key] = slot
             }
@@ -405,9 +415,15 @@ public struct LeaseSync: Sendable {
                 }
             }
             group.addTask {
+                var lastExpiry = now()
                 while !Task.isCancelled {
                     do { try await Task.sleep(for: reportInterval) } catch { break }
                     await report()
+                    // Once a minute, a window ended more than a minute ago (clocks differ) is let go.
+                    if now() - lastExpiry >= 60 {
+                        lastExpiry = now()
+                        do { try await backend.expireWindows(before: lastExpiry - 60) } catch { failed("expire", error) }
+                    }
                     // Retries refills that failed while the database was away.
                     await refill()
                 }
