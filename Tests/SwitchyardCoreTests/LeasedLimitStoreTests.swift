@@ -187,6 +187,28 @@ final class FakeLeaseBackend: LeaseBackend {
         #expect(usage.reserved == 0 && usage.spent > 0)
     }
 
+    /// `gateways.<id>.on_database_down` overrides the cluster's policy for that gateway's own
+    /// rate limit only; route limits keep the cluster's.
+    @Test func aGatewayMayFailOpenWhileTheClusterFailsClosed() async throws {
+        let clock = ManualClock(1_800_000_000)
+        let backend = FakeLeaseBackend()
+        let settings = LeasedLimitStore.Settings(leaseFraction: 0.1, leaseTTL: 10, onDatabaseDown: .closed)
+        let (store, sync) = instances(1, backend: backend, clock: clock, settings: settings)[0]
+        store.gatewayPolicy.withLock { $0 = { $0 == "public" ? .open : nil } }
+        let open = LimitKey(route: "gateway", node: "public", keyValue: "")
+        let closed = LimitKey(route: "gateway", node: "internal", keyValue: "")
+        let route = LimitKey(route: "support", node: "public", keyValue: "u1")
+        backend.down = true
+        await sync.report()
+        #expect(!store.databaseUp)
+        func admitted(_ key: LimitKey) -> Int {
+            (0..<20).filter { _ in store.consume(key, cost: 1, limit: 100, window: 3600, technique: .fixed, now: clock.now).isAllowed }.count
+        }
+        #expect(admitted(open) == 20)
+        #expect(admitted(closed) == 0)
+        #expect(admitted(route) == 0)
+    }
+
     @Test func databaseDownClosedRefusesOnceLeasesExpireOpenKeepsServing() async throws {
         for policy in LeasedLimitStore.DatabaseDownPolicy.allCases {
             let clock = ManualClock(1_800_000_000)

@@ -119,6 +119,10 @@ public final class LeasedLimitStore: LimitStore, Sendable {
     }
 
     public let settings: Settings
+    /// A gateway's own policy for its rate limit (keys `gateway/<id>`), when it sets one; else
+    /// `settings.onDatabaseDown`. Asked only while the database is down, so a configuration
+    /// reload applies at once.
+    public let gatewayPolicy = Mutex<(@Sendable (String) -> DatabaseDownPolicy?)?>(nil)
     public let instance: String
     private let state: Mutex<State>
     /// Admissions while the database is down and the policy is open.
@@ -181,7 +185,7 @@ public final class LeasedLimitStore: LimitStore, Sendable {
                     slot.pending = true
                     shouldWake = true
                 }
-                if settings.onDatabaseDown == .open { return .fallback }
+                if policy(for: key) == .open { return .fallback }
                 return .refused(1)
             }
             let advance = slot.exhausted ? 0 : lease
@@ -261,6 +265,11 @@ public final class LeasedLimitStore: LimitStore, Sendable {
             guard let slot = s.slots[key], slot.windowStart + slot.window > now else { return (0, 0) }
             return (slot.used - slot.reserved, slot.reserved)
         }
+    }
+
+    func policy(for key: LimitKey) -> DatabaseDownPolicy {
+        if key.route == "gateway", let ask = gatewayPolicy.withLock({ $0 }), let own = ask(key.node) { return own }
+        return settings.onDatabaseDown
     }
 
     // MARK: the background side (LeaseSync)

@@ -56,6 +56,11 @@ public func buildApplication(
     let settings = SettingsStore(GatewaySettings(configuration: configuration, environment: environment))
     let routeTable = routeTable ?? RouteTable(routes)
     let limits = limits ?? InMemoryLimitStore(maxKeys: configuration.limits.maxLimitKeys)
+    if let leased = limits as? LeasedLimitStore {
+        leased.gatewayPolicy.withLock {
+            $0 = { gateway in settings.latest.configuration.gateways[gateway]?.onDatabaseDown.flatMap(LeasedLimitStore.DatabaseDownPolicy.init(rawValue:)) }
+        }
+    }
     let controls = GatewayControls(
         settings: settings, store: requestLog, registry: metrics, routeNames: { routeTable.current.names }, logger: logger, now: now,
         limitStore: limits as? InMemoryLimitStore

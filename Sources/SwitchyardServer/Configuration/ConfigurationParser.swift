@@ -425,8 +425,12 @@ private struct Reader {
     mutating func gateway(_ node: YNode, at keyPath: String) -> GatewayConfiguration.Gateway {
         var g = GatewayConfiguration.Gateway()
         if let s = node.scalar, s.isNull { return g }
-        for (k, _, v) in mapping(node, at: keyPath, allowed: ["authentication", "tokens", "collect_logs", "cache", "rate_limit"]) {
+        for (k, _, v) in mapping(node, at: keyPath, allowed: ["authentication", "tokens", "collect_logs", "cache", "rate_limit", "on_database_down"]) {
             switch k {
+            case "on_database_down":
+                if let s = string(v, at: "\(keyPath).on_database_down") {
+                    if s == "open" || s == "closed" { g.onDatabaseDown = s } else { error(v, "'\(keyPath).on_database_down' must be open or closed, found '\(s)'") }
+                }
             case "authentication": if let b = bool(v, at: "\(keyPath).authentication") { g.authentication = b }
             case "tokens": if let t = stringList(v, at: "\(keyPath).tokens") { g.tokens = t.filter { !$0.isEmpty } }
             case "collect_logs": if let b = bool(v, at: "\(keyPath).collect_logs") { g.collectLogs = b }

@@ -34,6 +34,9 @@ public struct GatewayConfiguration: Sendable {
         /// Seconds; 0 = off unless a request asks.
         public var cacheTTL: Seconds = 0
         public var rateLimit: RateLimit?
+        /// `open` or `closed`: this gateway's rate limit while the shared database is down and the
+        /// instance's leases are used up; nil = `cluster.on_database_down`.
+        public var onDatabaseDown: String?
         public init(authentication: Bool = false, tokens: [String] = [], collectLogs: Bool = true, cacheTTL: Seconds = 0, rateLimit: RateLimit? = nil) {
             self.authentication = authentication
             self.tokens = tokens
