@@ -433,6 +433,7 @@ async function routeDetail(name, params) {
       el("ul", { class: "errors mono error" }, g.errors.map((e) => el("li", {}, e)))) : null,
     el("div", { class: "panel graph" }, el("h2", {}, "Compiled graph"), drawGraph(g)),
     liveTargets(info.targets || []),
+    livePicks(info.picks || []),
     el("div", { class: "panel" }, el("h2", {}, "Versions"),
       el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Version"), el("th", {}, "Loaded"), el("th", {}, ""))),
         el("tbody", {}, versions.map((v) => el("tr", {}, el("td", { class: "mono" }, v.version), el("td", { class: "mono" }, v.loaded_at),
@@ -453,6 +454,19 @@ function liveTargets(targets) {
         el("td", { class: "mono" }, t.node), el("td", { class: "mono" }, t.target), el("td", { "data-field": "breaker" }, state(t.breaker)),
         el("td", { class: "mono" }, t.breaker ? `${t.breaker.recent_failures} / ${t.breaker.failures} in ${fmt.int(t.breaker.within_s)} s, cooldown ${fmt.int(t.breaker.cooldown_s)} s` : "–"),
         el("td", { class: "num", "data-field": "in_flight" }, t.max_concurrency ? `${t.in_flight} / ${t.max_concurrency}` : String(t.in_flight)))))));
+}
+
+// Pick nodes: each arm's live figure (the node's metric), error share and recent samples.
+function livePicks(picks) {
+  if (picks.length === 0) return null;
+  const value = (by, v) => v === null ? "unmeasured" : by === "cost" ? fmt.usd(v) : by === "errors" ? (v * 100).toFixed(1) + "%" : fmt.ms(v * 1000);
+  return el("div", { class: "panel" }, el("h2", {}, "Live picks"),
+    picks.map((p) => el("table", { "data-table": "picks", "data-node": p.node },
+      el("thead", {}, el("tr", {}, el("th", {}, `${p.node}: arm`), el("th", { class: "num" }, `${p.by}`), el("th", { class: "num" }, "errors"), el("th", { class: "num" }, "samples"))),
+      el("tbody", {}, p.arms.map((a) => el("tr", { "data-arm": a.node },
+        el("td", { class: "mono" }, a.node), el("td", { class: "num", "data-field": "value" }, value(p.by, a.value)),
+        el("td", { class: "num" }, a.error_rate === null ? "–" : (a.error_rate * 100).toFixed(1) + "%"),
+        el("td", { class: "num" }, a.samples.toFixed(1))))))));
 }
 
 // Layered layout: each node sits one row below the deepest node that leads to it from the start.
