@@ -217,6 +217,17 @@ def test_dashboard_pages_show_what_the_admin_api_answers(browser):
     assert shown_targets == [[t["node"], t["breaker"]["state"] if "breaker" in t else "–",
                               f"{t['in_flight']} / {t['max_concurrency']}" if "max_concurrency" in t else str(t["in_flight"])] for t in targets]
 
+    # A pick route: after two requests each arm it chose shows the figures /admin/routes has.
+    for i in range(2):
+        client.chat.completions.create(model="dynamic/fastest", messages=[{"role": "user", "content": f"dashboard pick {i}"}])
+    browser.open(BASE_URL + "/dashboard#/routes/fastest")
+    picks = next(r for r in admin("/admin/routes")["routes"] if r["name"] == "fastest")["picks"]
+    assert [a["node"] for a in picks[0]["arms"]] == ["gpt", "claude"]
+    assert any(a["value"] is not None for a in picks[0]["arms"]), picks
+    shown_arms = browser.evaluate("[...document.querySelectorAll('[data-table=picks] tbody tr')].map(r => [r.dataset.arm, r.querySelector('[data-field=value]').textContent === 'unmeasured'])")
+    assert shown_arms == [[a["node"], a["value"] is None] for a in picks[0]["arms"]]
+    browser.screenshot("route-pick")
+
     # Limits: every configured limit node, and the keys in use.
     browser.open(BASE_URL + "/dashboard#/limits")
     limits = admin("/admin/limits")["result"]["limits"]
