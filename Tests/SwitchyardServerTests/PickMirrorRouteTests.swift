@@ -102,6 +102,20 @@ import Testing
         }
     }
 
+    /// The client's own provider key authenticates its request, never the route's copy of it.
+    @Test func aCopyNeverCarriesTheClientsOwnKey() async throws {
+        try await ControlsHarness.run(routes: try Self.catalog()) { client, h in
+            let r = try await client.chat("dynamic/mirrored", headers: [.authorization: "Bearer sk-client-own-key-0001"])
+            #expect(r.status == .ok)
+            let id = try #require(r.header("cf-aig-log-id"))
+            _ = try #require(try await Self.mirrorRecord(of: id, in: h))
+            let main = try #require(h.fake.requests().first { $0.model == "m-main" })
+            let copy = try #require(h.fake.requests().first { $0.model == "m-shadow" })
+            #expect(main.header("authorization") == "Bearer sk-client-own-key-0001")
+            #expect(copy.header("authorization") == "Bearer sk-stored-openai-0001")
+        }
+    }
+
     @Test func aFailingMirrorLeavesTheAnswerAlone() async throws {
         let fake = FakeUpstreamConfiguration(perModel: ["m-shadow": FakeBehavior(status: 500)])
         try await ControlsHarness.run(routes: try Self.catalog(), fake: fake) { client, h in

@@ -10,7 +10,7 @@ import SwitchyardProviders
 /// copies at once, more are dropped and counted), with the mirror node's timeout. The copy's
 /// answer is read to its end and recorded in the request log under the route, with
 /// `metadata.mirror_of` naming the request it copied; it is never returned and counts against no
-/// limit or budget.
+/// limit or budget. A copy never carries the client's own provider key (the stored key is used).
 struct MirrorSender: Sendable {
     let state: GatewayState
 
@@ -41,6 +41,9 @@ struct MirrorSender: Sendable {
             let attempt = DispatchAttempt(provider: provider, model: mirror.target.model, timeout: .milliseconds(Int64(timeout * 1000)), retries: 0, overrides: mirror.set)
             var copy = request
             copy.timeout = .milliseconds(Int64(timeout * 2000))
+            // The client's own provider key was given for the request it made, not for a copy
+            // the route sends elsewhere: a copy uses the gateway's stored key.
+            if case .clientKey = copy.credential { copy.credential = .stored(alias: "default") }
             let dispatcher = state.dispatcher
             let logger = state.logger
             let started = ContinuousClock.now
