@@ -149,4 +149,47 @@ import Testing
             #expect(try await h.allRecords().contains { $0.metadata["mirror_of"] == .string(id) } == false)
         }
     }
+
+    /// An adaptive split through the server: thumbs up (PATCH /admin/logs/{id}) for one arm's
+    /// answers and down for the other's move the traffic, down to the other arm's floor.
+    @Test func adaptiveSplitFollowsFeedback() async throws {
+        let catalog = try Self.catalog("""
+            nodes:
+              ab:
+                split:
+                  - 50%: good
+                  - 50%: poor
+                adaptive: { window: 1d, min: 10% }
+              good:
+                model: openai/m-good
+              poor:
+                model: openai/m-poor
+            """)
+        try await ControlsHarness.run(routes: catalog, randomSeed: 42) { client, h in
+            var served: [(id: String, model: String)] = []
+            for i in 0..<40 {
+                let r = try await client.chat("dynamic/mirrored", text: "rate me \(i)")
+                served.append((try #require(r.header("cf-aig-log-id")), r.header("cf-aig-model") ?? "?"))
+            }
+            let before = served.filter { $0.model == "m-good" }.count
+            #expect(before > 8 && before < 32, "written 50/50: \(before) of 40")
+            for _ in 0..<400 where try await h.allRecords().count < 40 { try await Task.sleep(for: .milliseconds(10)) }
+            for (id, model) in served {
+                let verdict = model == "m-good" ? 1 : -1
+                let r = try await client.execute(uri: "/admin/logs/\(id)", method: .patch, headers: [.contentType: "application/json"],
+                                                 body: ByteBuffer(string: #"{"feedback": \#(verdict)}"#))
+                #expect(r.status == .ok, "\(String(buffer: r.body))")
+            }
+            let doc = try JSONValue.parse(Data(try await client.execute(uri: "/admin/routes", method: .get).body.readableBytesView))
+            let arms = doc["routes"]?.arrayValue?.first { $0["name"]?.stringValue == "mirrored" }?["adaptive_splits"]?[0]?["arms"]?.arrayValue ?? []
+            #expect(arms.map { $0["node"]?.stringValue } == ["good", "poor"])
+            #expect(arms.first?["share"]?.numberValue == 90 && arms.last?["share"]?.numberValue == 10, "\(arms)")
+            var good = 0
+            for i in 0..<200 {
+                let r = try await client.chat("dynamic/mirrored", text: "after \(i)")
+                if r.header("cf-aig-model") == "m-good" { good += 1 }
+            }
+            #expect(good >= 165 && good <= 195, "\(good) of 200 to the approved arm (90% expected, 10% floor)")
+        }
+    }
 }

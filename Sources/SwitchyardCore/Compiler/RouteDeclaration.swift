@@ -30,7 +30,7 @@ struct NodeDeclaration {
 
     enum Kind {
         case conditional(condition: Condition, source: String, then: TargetRef, else: TargetRef)
-        case split(arms: [SplitArm], sticky: ValuePath?)
+        case split(arms: [SplitArm], sticky: ValuePath?, adaptive: AdaptiveSplit? = nil)
         case pick(arms: [TargetRef], spec: PickSpec)
         case rate(limit: Double, window: Seconds, key: ValuePath?, technique: RouteNode.WindowTechnique, then: TargetRef, exceeded: TargetRef?)
         case budget(limit: Double, window: Seconds, key: ValuePath?, then: TargetRef, exceeded: TargetRef?)
@@ -54,7 +54,7 @@ struct NodeDeclaration {
     var targets: [TargetRef] {
         switch kind {
         case .conditional(_, _, let t, let e)?: return [t, e]
-        case .split(let arms, _)?: return arms.map(\.target)
+        case .split(let arms, _, _)?: return arms.map(\.target)
         case .pick(let arms, _)?: return arms
         case .rate(_, _, _, _, let t, let x)?: return [t] + (x.map { [$0] } ?? [])
         case .budget(_, _, _, let t, let x)?: return [t] + (x.map { [$0] } ?? [])

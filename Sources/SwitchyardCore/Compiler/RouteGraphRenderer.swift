@@ -19,7 +19,10 @@ public enum RouteGraphRenderer {
     public static func detail(of node: RouteNode) -> String {
         switch node.kind {
         case .conditional(let c): return "if \(c.source)"
-        case .split(let s): return s.sticky.map { "split, sticky on \($0)" } ?? "split"
+        case .split(let s):
+            var text = s.sticky.map { "split, sticky on \($0)" } ?? "split"
+            if let a = s.adaptive { text += ", adaptive (window \(DurationText.format(a.window)), min \(RouteRun.format((a.minimum * 1000).rounded() / 10))%)" }
+            return text
         case .pick(let p): return p.spec.description
         case .rateLimit(let r):
             return "rate \(RouteRun.format(r.limit)) per \(DurationText.format(r.window))\(r.key.map { " by \($0)" } ?? "") (\(r.technique.rawValue))"

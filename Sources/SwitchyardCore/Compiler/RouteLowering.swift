@@ -84,13 +84,16 @@ struct RouteLowering {
             case .conditional(let condition, let text, _, _):
                 guard let t = index(edges[0]), let e = index(edges[1]) else { return nil }
                 built = .conditional(.init(condition: condition, source: text, then: t, else: e))
-            case .split(let arms, let sticky):
+            case .split(let arms, let sticky, let adaptive):
                 var out: [RouteNode.Split.Arm] = []
                 for (arm, edge) in zip(arms, edges) {
                     guard let t = index(edge) else { return nil }
                     out.append(.init(weight: arm.weight, target: t))
                 }
-                built = .split(.init(arms: out, sticky: sticky))
+                let key = adaptive.map { a in
+                    FeedbackKey(route: routeName, node: decl.name, arms: out.map { $0.target < count ? d.nodes[$0.target].name : synthetic[$0.target - count].name }, adaptive: a)
+                }
+                built = .split(.init(arms: out, sticky: sticky, adaptive: adaptive, feedbackKey: key))
             case .pick(_, let spec):
                 let arms = edges.compactMap(index)
                 guard arms.count == edges.count else { return nil }

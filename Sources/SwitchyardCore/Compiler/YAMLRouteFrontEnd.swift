@@ -8,7 +8,7 @@ struct YAMLRouteFrontEnd {
     static let kindKeys = ["if", "split", "pick", "rate", "budget", "model", "reject"]
     static let keysByKind: [String: [String]] = [
         "if": ["if", "then", "else", "description"],
-        "split": ["split", "sticky", "description"],
+        "split": ["split", "sticky", "adaptive", "description"],
         "pick": ["pick", "by", "window", "explore", "description"],
         "rate": ["rate", "then", "exceeded", "description"],
         "budget": ["budget", "then", "exceeded", "description"],
@@ -104,7 +104,12 @@ struct YAMLRouteFrontEnd {
         case "split":
             let sticky = field["sticky"].flatMap { checks.path($0, field: "sticky") }
             let stickyOK = field["sticky"] == nil || sticky != nil
-            if let arms = readSplit(kindPair.value, node: name), stickyOK { decl.kind = .split(arms: arms, sticky: sticky) }
+            var adaptive: AdaptiveSplit?
+            let adaptiveOK = field["adaptive"].map { a in
+                adaptive = readAdaptive(a)
+                return adaptive != nil
+            } ?? true
+            if let arms = readSplit(kindPair.value, node: name), stickyOK, adaptiveOK { decl.kind = .split(arms: arms, sticky: sticky, adaptive: adaptive) }
 
         case "pick":
             decl.kind = readPick(kindPair.value, field: field, node: name)
@@ -248,6 +253,39 @@ struct YAMLRouteFrontEnd {
         guard ok, let target else { return nil }
         return .model(target: target, timeout: timeout, retries: retries, backoff: backoff, set: set, fallback: fallback, retryOn: retryOn, fallbackOn: fallbackOn,
                       breaker: breaker, maxConcurrency: maxConcurrency, mirror: mirror)
+    }
+
+    /// `adaptive: true` or `adaptive: { window: 1d, min: 5% }` (window 1m to 30d, min 0% to 50%).
+    private mutating func readAdaptive(_ node: YNode) -> AdaptiveSplit? {
+        if case .bool(true) = node.scalar?.typed { return AdaptiveSplit() }
+        guard let pairs = node.pairs else {
+            checks.sink.error(node.position, "'adaptive' must be true or a map such as { window: 1d, min: 5% }, found \(node.kindDescription)")
+            return nil
+        }
+        checks.rejectUnknownKeys(pairs, allowed: ["window", "min"], context: "'adaptive'")
+        var window: Seconds = 86400
+        var minimum = 0.05
+        var ok = true
+        for p in pairs {
+            switch p.name {
+            case "window":
+                guard let d = checks.duration(p.value, field: "window") else { ok = false; continue }
+                if d >= 60, d <= 30 * 86400 { window = d } else {
+                    checks.sink.error(p.value.position, "'window' must be from 1m to 30d, found \(DurationText.format(d))")
+                    ok = false
+                }
+            case "min":
+                var text = (p.value.text ?? "").trimmingCharacters(in: .whitespaces)
+                if text.hasSuffix("%") { text.removeLast() }
+                if p.value.scalar != nil, let n = YScalar.number(text.trimmingCharacters(in: .whitespaces)), n >= 0, n <= 50 { minimum = n / 100 } else {
+                    checks.sink.error(p.value.position, "'min' must be a percentage from 0% to 50%, found \(p.value.kindDescription)",
+                                      suggestion: "write min: 5% (the smallest share an arm keeps)")
+                    ok = false
+                }
+            default: ok = false
+            }
+        }
+        return ok ? AdaptiveSplit(window: window, minimum: minimum) : nil
     }
 
     /// `pick: [a, b]` with `by: latency | ttft | cost | errors` (default latency), `window: 5m`

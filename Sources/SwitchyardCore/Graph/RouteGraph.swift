@@ -90,9 +90,14 @@ public struct RouteNode: Sendable {
         public let upperBounds: [Double]
         /// When set, the position is a hash of this value, so a key always takes the same arm.
         public let sticky: ValuePath?
-        public init(arms: [Arm], sticky: ValuePath?) {
+        /// Weights that follow feedback (`adaptive:`); `feedbackKey` is its key in `FeedbackStats`.
+        public let adaptive: AdaptiveSplit?
+        public let feedbackKey: FeedbackKey?
+        public init(arms: [Arm], sticky: ValuePath?, adaptive: AdaptiveSplit? = nil, feedbackKey: FeedbackKey? = nil) {
             self.arms = arms
             self.sticky = sticky
+            self.adaptive = adaptive
+            self.feedbackKey = feedbackKey
             var total = 0.0
             var bounds: [Double] = []
             for arm in arms {

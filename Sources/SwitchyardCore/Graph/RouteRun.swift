@@ -20,12 +20,15 @@ public struct RouteRun: Sendable {
     public private(set) var mirrors: [RouteMirror] = []
     /// Live figures of `pick:` nodes; without them (`explain`), every arm counts as unmeasured.
     public let pickStats: PickStats?
+    /// Feedback of adaptive splits; without it, they keep their written weights.
+    public let feedback: FeedbackStats?
     private var currentModel: NodeIndex?
 
-    public init(graph: RouteGraph, tracing: Bool = false, pickStats: PickStats? = nil) {
+    public init(graph: RouteGraph, tracing: Bool = false, pickStats: PickStats? = nil, feedback: FeedbackStats? = nil) {
         self.graph = graph
         self.trace = tracing ? [] : nil
         self.pickStats = pickStats
+        self.feedback = feedback
         self.visited.reserveCapacity(8)
     }
 
@@ -87,11 +90,27 @@ public struct RouteRun: Sendable {
                     position = Double(rng.next() >> 11) * 0x1p-53
                 }
                 var arm = s.arms.count - 1
-                for (i, bound) in s.upperBounds.enumerated() where position < bound {
-                    arm = i
-                    break
+                var weight = s.arms[arm].weight
+                if let key = s.feedbackKey, let feedback {
+                    // Bands from the live shares: a sticky key moves only when the band it is in moved.
+                    let shares = feedback.shares(key, prior: s.arms.map(\.weight), now: now)
+                    var bound = 0.0
+                    for (i, share) in shares.enumerated() {
+                        bound += share
+                        if position < bound || i == shares.count - 1 {
+                            arm = i
+                            break
+                        }
+                    }
+                    weight = shares[arm] * 100
+                } else {
+                    for (i, bound) in s.upperBounds.enumerated() where position < bound {
+                        arm = i
+                        break
+                    }
+                    weight = s.arms[arm].weight
                 }
-                trace?.append(.split(node: node.name, arm: arm, weight: s.arms[arm].weight, target: graph.nodes[s.arms[arm].target].name, position: position, sticky: stickyValue))
+                trace?.append(.split(node: node.name, arm: arm, weight: weight, target: graph.nodes[s.arms[arm].target].name, position: position, sticky: stickyValue))
                 index = s.arms[arm].target
 
             case .pick(let p):

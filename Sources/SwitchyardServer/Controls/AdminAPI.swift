@@ -51,7 +51,12 @@ struct AdminAPI {
             var request = request
             let body = try await request.collectBody(limit: 1 << 20)
             let patch = try Self.patch(body)
+            // The verdict before, so that a changed one replaces it in adaptive splits.
+            let before = patch.feedback == nil ? nil : try await store.record(id: parts[2])
             guard let record = try await store.patch(id: parts[2], patch) else { throw Self.noSuchLog(parts[2]) }
+            if let verdict = patch.feedback, verdict != before?.feedback {
+                Self.learn(verdict: verdict, previous: before?.feedback, from: record, state: state)
+            }
             return Self.json(["success": .bool(true), "result": Self.json(record)])
         case (_, 2):
             throw GatewayError.methodNotAllowed(request.method.rawValue, path: path, allowed: ["GET"])
@@ -175,6 +180,14 @@ struct AdminAPI {
             return .init(.field(field), op, .bool(b))
         }
         return .init(.field(field), op, .string(value))
+    }
+
+    /// Feedback on a request a route served counts for the adaptive splits on its path, if the
+    /// route still has them (the same node with the same arms).
+    static func learn(verdict: Int, previous: Int?, from record: RequestLogRecord, state: GatewayState) {
+        guard let route = record.route, let path = record.routePath, !path.contains("~mirror>"),
+              let name = route.split(separator: "@").first.map(String.init), let graph = state.routes.graphs[name] else { return }
+        state.routeTable.feedback.record(verdict: verdict, replacing: previous, routePath: path, graph: graph, now: state.now())
     }
 
     static func patch(_ body: ByteBuffer) throws(GatewayError) -> RequestLogPatch {

@@ -100,6 +100,7 @@ struct AdminHandler {
                 }),
                 "targets": Self.targetsDocument(state.routeTable.health.snapshot(of: graph, now: state.now())),
                 "picks": Self.picksDocument(graph, stats: state.routeTable.picks, now: state.now()),
+                "adaptive_splits": Self.adaptiveDocument(graph, feedback: state.routeTable.feedback, now: state.now()),
             ]))
         }
         return .object(["routes": .array(routes), "errors": .array(errorLines.map(JSONValue.string))])
@@ -130,6 +131,23 @@ struct AdminHandler {
                 "arms": .array(zip(p.arms, figures).map { arm, f in
                     .object(["node": .string(graph.nodes[arm].name), "value": f.value.map(JSONValue.number) ?? .null,
                              "error_rate": f.errorRate.map(JSONValue.number) ?? .null, "samples": .number((f.weight * 10).rounded() / 10)])
+                }),
+            ])
+        })
+    }
+
+    /// Adaptive splits: each arm's written weight, live share (percent) and decayed verdicts.
+    static func adaptiveDocument(_ graph: RouteGraph, feedback: FeedbackStats, now: Double) -> JSONValue {
+        .array(graph.nodes.compactMap { node -> JSONValue? in
+            guard case .split(let s) = node.kind, let key = s.feedbackKey else { return nil }
+            let shares = feedback.shares(key, prior: s.arms.map(\.weight), now: now)
+            let counts = feedback.counts(key, now: now)
+            return .object([
+                "node": .string(node.name),
+                "arms": .array(s.arms.indices.map { i in
+                    .object(["node": .string(graph.nodes[s.arms[i].target].name), "weight": .number(s.arms[i].weight),
+                             "share": .number((shares[i] * 1000).rounded() / 10),
+                             "positive": .number((counts[i].positive * 10).rounded() / 10), "negative": .number((counts[i].negative * 10).rounded() / 10)])
                 }),
             ])
         })

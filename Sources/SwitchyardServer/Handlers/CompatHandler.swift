@@ -34,7 +34,7 @@ struct CompatHandler {
                 body: body, reads: graph.bodyReads, model: model, gateway: record.gateway ?? "default"
             )
             routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next(), health: state.routeTable.health,
-                                         picks: state.routeTable.picks)
+                                         picks: state.routeTable.picks, feedback: state.routeTable.feedback)
             routePlan?.trace = record.trace
         } else {
             guard let provider = state.providers.provider(slug: target.provider) else {

@@ -42,8 +42,8 @@ struct RouteAttemptPlan: AttemptPlan {
     var trace: RequestTrace?
 
     init(graph: RouteGraph, facts: RequestFacts, limits: any LimitStore, providers: ProviderTable, now: @escaping @Sendable () -> Double, seed: UInt64,
-         health: TargetHealth? = nil, picks: PickStats? = nil) {
-        self.run = RouteRun(graph: graph, pickStats: picks)
+         health: TargetHealth? = nil, picks: PickStats? = nil, feedback: FeedbackStats? = nil) {
+        self.run = RouteRun(graph: graph, pickStats: picks, feedback: feedback)
         self.facts = facts
         self.limits = limits
         self.providers = providers

@@ -30,6 +30,8 @@ public final class RouteTable: Sendable {
     public let health = TargetHealth()
     /// Live figures of `pick:` nodes; outlives every catalog like `health`.
     public let picks = PickStats()
+    /// Feedback verdicts of adaptive splits (`PATCH /admin/logs/{id}`).
+    public let feedback = FeedbackStats()
     private let state: Mutex<State>
     /// Told of each version first served by this table (at start and on reloads): the storage's
     /// route history (`RouteHistory`).
@@ -61,6 +63,7 @@ public final class RouteTable: Sendable {
         if !added.isEmpty, let hook = onNewVersions.withLock({ $0 }) { hook(added) }
         health.retain(TargetHealth.keys(of: new.graphs.values))
         picks.retain(PickStats.keys(of: new.graphs.values))
+        feedback.retain(FeedbackStats.keys(of: new.graphs.values))
     }
 
     @discardableResult
