@@ -308,7 +308,8 @@ import Testing
 
     @Test(.timeLimit(.minutes(1)))
     func clientDisconnectCancelsTheUpstreamRequest() async throws {
-        // Events 3 s apart: only inbound-close detection (not a failing write) can cancel within 1 s.
+        // Events 3 s apart: only inbound-close detection (not a failing write) can cancel before the
+        // next event; 2.5 s leaves room for a loaded machine and still proves it.
         let slow = FakeUpstreamConfiguration(defaults: FakeBehavior(chunkIntervalMs: 3000, chunks: 5))
         try await withGateway(slow, testing: .live) { upstream, client in
             let port = try #require(client.port)
@@ -324,8 +325,8 @@ import Testing
             // The first chunk arrived; now the client goes away.
             try await httpClient.shutdown()
             let disconnected = ContinuousClock.now
-            #expect(await upstream.waitForCancelledStream(timeout: .seconds(1)))
-            #expect(ContinuousClock.now - disconnected < .seconds(1))
+            #expect(await upstream.waitForCancelledStream(timeout: .milliseconds(2500)))
+            #expect(ContinuousClock.now - disconnected < .milliseconds(2500))
             #expect(upstream.counters.completedStreams == 0)
         }
     }

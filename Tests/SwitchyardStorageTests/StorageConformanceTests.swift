@@ -40,7 +40,8 @@ final class StorageFixture: Sendable {
         switch backend {
         case .sqlite: return try SQLiteDatabase(path: location)
         case .postgres:
-            let db = try await PostgresDatabase.open(url: location, logger: Logger(label: "test"))
+            // Many suites open schemas at once on a loaded 2-core machine: more than `serve`'s 15 s.
+            let db = try await PostgresDatabase.open(url: location, logger: Logger(label: "test"), timeout: .seconds(90))
             openDatabases.withLock { $0.append(db) }
             return db
         }
