@@ -22,6 +22,9 @@ public final class SpoolingRequestLogStore: RequestLogStore, Sendable {
         var dropped = 0
         var spooled = 0
         var drained = 0
+        /// When an insert last failed (monotonic): for a second after, batches go to the spool
+        /// without waiting on the database (each wait may last the query timeout).
+        var lastFailure: ContinuousClock.Instant?
     }
 
     public init(base: any RequestLogStore, directory: String, maxBytes: Int, logger: Logger) throws {
@@ -44,11 +47,18 @@ public final class SpoolingRequestLogStore: RequestLogStore, Sendable {
 
     public func insert(_ records: [RequestLogRecord]) async throws {
         guard !records.isEmpty else { return }
-        // Behind older spooled batches the database is likely still down: try it anyway (it may
-        // be back), the drain loop replays the older ones.
+        // Just after a failure, with batches already spooled, the database is likely still down:
+        // spool at once, so the writer keeps pace during an outage; the drain loop (every second)
+        // finds out when it is back. Otherwise try it (it may be back) and spool on failure.
+        let recentFailure = state.withLock { s in s.files > 0 && s.lastFailure.map { ContinuousClock.now - $0 < .seconds(1) } == true }
+        if recentFailure {
+            try spool(records, error: StorageError(description: "the database failed less than a second ago"))
+            return
+        }
         do {
             try await base.insert(records)
         } catch {
+            state.withLock { $0.lastFailure = .now }
             try spool(records, error: error)
         }
     }

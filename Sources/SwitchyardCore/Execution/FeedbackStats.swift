@@ -35,19 +35,8 @@ public struct FeedbackKey: Sendable, Hashable {
 /// (positives + 1) / (verdicts + 2), normalised, then raised to `minimum` where below it.
 /// Owned by the server's `RouteTable`; pure: every call takes the time.
 public final class FeedbackStats: Sendable {
-    struct Counts: Sendable {
-        var positive = 0.0
-        var negative = 0.0
-        var at = 0.0
-
-        mutating func decay(to now: Double, window: Seconds) {
-            guard now > at else { return }
-            let f = exp(-(now - at) / window)
-            positive *= f
-            negative *= f
-            at = now
-        }
-    }
+    /// `first`: positive verdicts, `second`: negative ones.
+    typealias Counts = DecayingPair
 
     private let entries = Mutex<[FeedbackKey: [Counts]]>([:])
 
@@ -61,11 +50,11 @@ public final class FeedbackStats: Sendable {
             var arms = entries[key] ?? Array(repeating: Counts(), count: key.arms.count)
             arms[arm].decay(to: now, window: key.adaptive.window)
             switch previous {
-            case .some(1): arms[arm].positive = max(0, arms[arm].positive - 1)
-            case .some(-1): arms[arm].negative = max(0, arms[arm].negative - 1)
+            case .some(1): arms[arm].first = max(0, arms[arm].first - 1)
+            case .some(-1): arms[arm].second = max(0, arms[arm].second - 1)
             default: break
             }
-            if verdict > 0 { arms[arm].positive += 1 } else if verdict < 0 { arms[arm].negative += 1 }
+            if verdict > 0 { arms[arm].first += 1 } else if verdict < 0 { arms[arm].second += 1 }
             entries[key] = arms
         }
     }
@@ -76,10 +65,9 @@ public final class FeedbackStats: Sendable {
         let total = prior.reduce(0, +)
         let written = prior.map { $0 / max(total, 1e-12) }
         guard let arms = entries.withLock({ $0[key] }), arms.count == prior.count else { return written }
-        var raw = zip(written, arms).map { w, c -> Double in
-            var c = c
-            c.decay(to: now, window: key.adaptive.window)
-            return w * (c.positive + 1) / (c.positive + c.negative + 2)
+        var raw = zip(written, arms).map { w, counts -> Double in
+            let c = counts.decayed(to: now, window: key.adaptive.window)
+            return w * (c.first + 1) / (c.first + c.second + 2)
         }
         let sum = raw.reduce(0, +)
         raw = raw.map { $0 / max(sum, 1e-12) }
@@ -107,9 +95,8 @@ public final class FeedbackStats: Sendable {
     public func counts(_ key: FeedbackKey, now: Double) -> [(positive: Double, negative: Double)] {
         let arms = entries.withLock { $0[key] } ?? Array(repeating: Counts(), count: key.arms.count)
         return arms.map { c in
-            var c = c
-            c.decay(to: now, window: key.adaptive.window)
-            return (c.positive, c.negative)
+            let d = c.decayed(to: now, window: key.adaptive.window)
+            return (d.first, d.second)
         }
     }
 

@@ -94,26 +94,17 @@ public struct PickOutcome: Sendable {
 /// by all requests. Owned by the server's `RouteTable`; pure: every call takes the time.
 public final class PickStats: Sendable {
     struct Average: Sendable {
-        var sum = 0.0
-        var weight = 0.0
-        var at = 0.0
-
-        mutating func decay(to now: Double, window: Seconds) {
-            guard now > at else { return }
-            let f = exp(-(now - at) / window)
-            sum *= f
-            weight *= f
-            at = now
-        }
+        /// `first`: the sum of samples, `second`: their weight.
+        var sums = DecayingPair()
 
         mutating func add(_ x: Double, now: Double, window: Seconds) {
-            decay(to: now, window: window)
-            sum += x
-            weight += 1
+            sums.decay(to: now, window: window)
+            sums.first += x
+            sums.second += 1
         }
 
-        func weight(at now: Double, window: Seconds) -> Double { now > at ? weight * exp(-(now - at) / window) : weight }
-        var mean: Double? { weight > 0 ? sum / weight : nil }
+        func weight(at now: Double, window: Seconds) -> Double { sums.decayed(to: now, window: window).second }
+        var mean: Double? { sums.second > 0 ? sums.first / sums.second : nil }
     }
 
     struct Arm: Sendable {
@@ -216,5 +207,30 @@ public final class PickStats: Sendable {
             }
         }
         return keys
+    }
+}
+
+/// Two sums that fade together with time: each is multiplied by e^(-Δt/window) as time passes,
+/// so an event `window` old weighs 1/e of a new one (pick averages, adaptive split verdicts).
+public struct DecayingPair: Sendable, Equatable {
+    public var first = 0.0
+    public var second = 0.0
+    /// When the sums were last brought up to date.
+    public var at = 0.0
+
+    public init() {}
+
+    public mutating func decay(to now: Double, window: Seconds) {
+        guard now > at else { return }
+        let f = exp(-(now - at) / window)
+        first *= f
+        second *= f
+        at = now
+    }
+
+    public func decayed(to now: Double, window: Seconds) -> DecayingPair {
+        var copy = self
+        copy.decay(to: now, window: window)
+        return copy
     }
 }
