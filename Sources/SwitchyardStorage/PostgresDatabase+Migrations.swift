@@ -60,6 +60,10 @@ extension PostgresDatabase {
             """,
             "CREATE INDEX limit_lease_expires ON limit_lease (expires_at)",
         ]),
+        Migration(version: 3, name: "request-log-route-facts", statements: [
+            // `RouteFacts` as JSON text: what a dynamic route read of the request (`switchyard simulate`).
+            "ALTER TABLE request_log ADD COLUMN route_facts text",
+        ]),
     ]
 
     public static var latestSchemaVersion: Int { migrations.last?.version ?? 0 }

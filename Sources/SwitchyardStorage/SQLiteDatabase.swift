@@ -89,6 +89,10 @@ public final class SQLiteDatabase: Sendable {
             try db.alter(table: "limit_rate") { t in t.add(column: "window_seconds", .double) }
             try db.alter(table: "limit_budget") { t in t.add(column: "window_seconds", .double) }
         }
+        m.registerMigration("v3-request-log-route-facts") { db in
+            // `RouteFacts` as JSON text: what a dynamic route read of the request (`switchyard simulate`).
+            try db.alter(table: "request_log") { t in t.add(column: "route_facts", .text) }
+        }
         return m
     }
 }

@@ -91,6 +91,9 @@ struct RequestRecord: Sendable {
     /// `name@version` and the nodes visited, for dynamic routes.
     var route: String?
     var routePath: String?
+    /// What the dynamic route decided on and what it reads: kept in the request-log record as
+    /// `RouteFacts` (built only when the request is logged).
+    var routeFacts: (facts: RequestFacts, reads: RouteReads)?
     /// Shared with the responder's body wrapper: what the request log record and metrics need.
     let observation = RequestObservation()
     /// The request's span, when telemetry is on; ended by `GatewayControls.finish`.
