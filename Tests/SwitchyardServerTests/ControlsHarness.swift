@@ -54,6 +54,7 @@ struct ControlsHarness: Sendable {
         routes: RouteCatalog = RouteCatalog(),
         fake configuration: FakeUpstreamConfiguration = FakeUpstreamConfiguration(),
         yaml makeYAML: (@Sendable (FakeUpstream) -> String)? = nil,
+        randomSeed: UInt64? = nil,
         _ body: @Sendable (any TestClientProtocol, ControlsHarness) async throws -> Void
     ) async throws -> ControlsHarness {
         let fake = try await FakeUpstream.start(configuration)
@@ -65,7 +66,8 @@ struct ControlsHarness: Sendable {
             let harness = ControlsHarness(fake: fake, store: try SQLiteDatabase(path: path), registry: PrometheusCollectorRegistry(), clock: ManualClock(), logs: RequestLogCapture(), databasePath: path)
             let clock = harness.clock
             let app = buildApplication(
-                configuration: c, environment: [:], routes: routes, logger: harness.logs.logger, now: { clock.now }, requestLog: harness.store, metrics: harness.registry
+                configuration: c, environment: [:], routes: routes, logger: harness.logs.logger, now: { clock.now }, requestLog: harness.store, metrics: harness.registry,
+                randomSeed: randomSeed
             )
             try await app.test(.router) { client in try await body(client, harness) }
             try await fake.shutdown()
