@@ -29,7 +29,7 @@ prices = {"anthropic/claude-sonnet-4-5": (3.0, 15.0), "workers-ai/@cf/meta/llama
 rows = []
 for i in range(n):
     t = start + i * (23 * 3600 / n)
-    user = f"user-{rng.randrange(400)}"
+    user = f"user-{rng.randrange(100)}"
     plan = "paid" if rng.random() < 0.3 else "free"
     tokens_in, tokens_out = rng.randrange(50, 2000), rng.randrange(20, 800)
     headers = {"x-tier": "gold"} if rng.random() < 0.2 else {}

@@ -118,8 +118,12 @@ public struct RouteSimulation {
         result.costAfter += cost
         if afterPath != beforePath {
             result.pathChanged += 1
-            if result.changedExamples.count < Self.maxExamples {
-                result.changedExamples.append(.init(id: record.id, pathBefore: beforePath, pathAfter: afterPath, modelBefore: beforeModel, modelAfter: afterModel))
+            // Examples whose model changed first: a new node in front changes every path.
+            let change = RouteSimulationResult.Change(id: record.id, pathBefore: beforePath, pathAfter: afterPath, modelBefore: beforeModel, modelAfter: afterModel)
+            if afterModel != beforeModel {
+                if result.changedExamples.count < Self.maxExamples { result.changedExamples.append(change) }
+            } else if result.pathOnlyExamples.count < Self.maxExamples {
+                result.pathOnlyExamples.append(change)
             }
         }
         if afterModel != beforeModel { result.modelChanged += 1 }
@@ -169,7 +173,12 @@ public struct RouteSimulationResult: Sendable, Hashable {
     public var rejectionsAfterByNode: [String: Int] = [:]
     public var pathChanged = 0
     public var modelChanged = 0
+    /// The first requests whose path and model changed, at most `RouteSimulation.maxExamples`.
     public var changedExamples: [Change] = []
+    /// The first requests whose path changed but not their model.
+    public var pathOnlyExamples: [Change] = []
+    /// Examples to show: model changes first.
+    public var examples: [Change] { Array((changedExamples + pathOnlyExamples).prefix(RouteSimulation.maxExamples)) }
     /// Records lacking a fact the new version reads (evaluated with it absent).
     public var factsMissing = 0
     /// Per fact (`headers.x-tier`): records lacking it.

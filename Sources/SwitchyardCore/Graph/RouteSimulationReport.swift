@@ -38,7 +38,7 @@ public enum RouteSimulationReport {
         }
         out += "\npath changed: \(r.pathChanged) requests (\(percent(r.share(r.pathChanged))))"
         out += "; model changed: \(r.modelChanged) (\(percent(r.share(r.modelChanged))))\n"
-        for c in r.changedExamples {
+        for c in r.examples {
             out += "  \(c.id): \(c.pathBefore.isEmpty ? "-" : c.pathBefore) → \(c.pathAfter) (\(c.modelBefore) → \(c.modelAfter))\n"
         }
         out += "facts missing: \(r.factsMissing) requests; they are evaluated with the member absent"
@@ -69,7 +69,7 @@ public enum RouteSimulationReport {
                                          "after_by_node": .object(r.rejectionsAfterByNode.mapValues { .number(Double($0)) })]),
             "path_changed": .number(Double(r.pathChanged)),
             "model_changed": .number(Double(r.modelChanged)),
-            "changed_examples": .array(r.changedExamples.map { c in
+            "changed_examples": .array(r.examples.map { c in
                 .object(["id": .string(c.id), "path_before": .string(c.pathBefore), "path_after": .string(c.pathAfter),
                          "model_before": .string(c.modelBefore), "model_after": .string(c.modelAfter)])
             }),
