@@ -23,7 +23,7 @@ swift test --skip-build
 # fuzz, the hostile upstream, and the three-process PostgreSQL cluster with its kill -9 and
 # database restart) run
 # on their own: beside the other suites their bursts starve wall-clock bounds on a 2-core machine.
-SWITCHYARD_HEAVY_TESTS=1 swift test --skip-build --no-parallel --filter 'everyRequestIsLogged|concurrentIdenticalMisses|resetStorm|keysRotateAndATokenIsRevokedUnderLoad|seededFuzzAgainstTheRunningGateway|compatAndPassthroughSurviveEveryMisbehaviour|ClusterTests'
+SWITCHYARD_HEAVY_TESTS=1 swift test --skip-build --no-parallel --filter 'everyRequestIsLogged|concurrentIdenticalMisses|resetStorm|keysRotateAndATokenIsRevokedUnderLoad|seededFuzzAgainstTheRunningGateway|compatAndPassthroughSurviveEveryMisbehaviour|pickByLatencyMovesTrafficToTheFastArm|ClusterTests'
 
 if [ -d Tests/Interop ]; then
   scripts/interop.sh

@@ -60,7 +60,10 @@ extension PostgresDatabase {
             """,
             "CREATE INDEX limit_lease_expires ON limit_lease (expires_at)",
         ]),
-        // Version 3 is taken by a parallel change (the request log's route facts).
+        Migration(version: 3, name: "request-log-route-facts", statements: [
+            // `RouteFacts` as JSON text: what a dynamic route read of the request (`switchyard simulate`).
+            "ALTER TABLE request_log ADD COLUMN route_facts text",
+        ]),
         Migration(version: 4, name: "route-versions", statements: [
             """
             CREATE TABLE route_versions (

@@ -4,8 +4,8 @@ import SwitchyardCore
 
 extension PostgresDatabase: RequestLogStore {
     static let logColumns = SQLiteDatabase.logColumns
-    static let logColumnCount = 30
-    /// Rows per INSERT: 30 parameters each, under PostgreSQL's 65,535.
+    static let logColumnCount = 31
+    /// Rows per INSERT: 31 parameters each, under PostgreSQL's 65,535.
     static let insertChunk = 1000
 
     /// One multi-row INSERT per chunk; a record with an id already stored replaces it (as
@@ -29,6 +29,7 @@ extension PostgresDatabase: RequestLogStore {
                 binds.append(r.cost); binds.append(JSONValue.object(r.metadata).canonicalJSON); binds.append(r.eventId)
                 binds.append(r.userAgent); binds.append(r.requestSize); binds.append(r.responseSize); binds.append(r.requestBody)
                 binds.append(r.responseBody); binds.append(r.feedback); binds.append(r.score)
+                binds.append(r.routeFacts?.jsonText)
                 let placeholders = (1...Self.logColumnCount).map { i in i == 22 ? "$\(base + i)::jsonb" : "$\(base + i)" }
                 tuples.append("(" + placeholders.joined(separator: ",") + ")")
             }
@@ -199,6 +200,7 @@ extension PostgresDatabase: RequestLogStore {
         func v<T: PostgresDecodable>(_ name: String, _: T.Type = T.self) throws -> T { try r[name].decode(T.self) }
         let metadataText: String = try v("metadata")
         let metadata = (try? JSONValue.parse(metadataText))?.objectValue ?? [:]
+        let factsText: String? = try v("route_facts")
         return RequestLogRecord(
             id: try v("id"), createdAt: try v("created_at"), gateway: try v("gateway"), account: try v("account"),
             provider: try v("provider"), model: try v("model"), route: try v("route"), routePath: try v("route_path"),
@@ -208,7 +210,8 @@ extension PostgresDatabase: RequestLogStore {
                          cachedPromptTokens: try v("cached_tokens_in"), reasoningTokens: try v("reasoning_tokens")),
             cost: try v("cost"), metadata: metadata, eventId: try v("event_id"), userAgent: try v("user_agent"),
             requestSize: try v("request_size"), responseSize: try v("response_size"), requestBody: try v("request_body"),
-            responseBody: try v("response_body"), feedback: try v("feedback"), score: try v("score"))
+            responseBody: try v("response_body"), feedback: try v("feedback"), score: try v("score"),
+            routeFacts: factsText.flatMap(RouteFacts.init(jsonText:)))
     }
 }
 

@@ -6,7 +6,7 @@ extension SQLiteDatabase: RequestLogStore {
     static let logColumns = """
         id, created_at, gateway, account, provider, model, route, route_path, step, path, status_code, success,
         cached, stream, duration, ttfb, tokens_in, tokens_out, cached_tokens_in, reasoning_tokens, cost, metadata,
-        event_id, user_agent, request_size, response_size, request_body, response_body, feedback, score
+        event_id, user_agent, request_size, response_size, request_body, response_body, feedback, score, route_facts
         """
 
     public func insert(_ records: [RequestLogRecord]) async throws {
@@ -14,7 +14,7 @@ extension SQLiteDatabase: RequestLogStore {
         try await writer.write { db in
             let statement = try db.makeStatement(sql: """
                 INSERT OR REPLACE INTO request_log (\(Self.logColumns))
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for original in records {
                 let r = RequestLogRecord.withoutNUL(original)
@@ -22,7 +22,7 @@ extension SQLiteDatabase: RequestLogStore {
                     r.id, r.createdAt, r.gateway, r.account, r.provider, r.model, r.route, r.routePath, r.step, r.path,
                     r.statusCode, r.success, r.cached, r.stream, r.durationMs, r.timeToFirstByteMs, r.tokensIn, r.tokensOut,
                     r.cachedTokensIn, r.reasoningTokens, r.cost, JSONValue.object(r.metadata).canonicalJSON, r.eventId,
-                    r.userAgent, r.requestSize, r.responseSize, r.requestBody, r.responseBody, r.feedback, r.score,
+                    r.userAgent, r.requestSize, r.responseSize, r.requestBody, r.responseBody, r.feedback, r.score, r.routeFacts?.jsonText,
                 ]
                 try statement.execute(arguments: StatementArguments(values))
             }
@@ -140,6 +140,7 @@ extension SQLiteDatabase: RequestLogStore {
     static func record(from row: Row) -> RequestLogRecord {
         let metadataText: String = row["metadata"] ?? "{}"
         let metadata = (try? JSONValue.parse(metadataText))?.objectValue ?? [:]
+        let factsText: String? = row["route_facts"]
         return RequestLogRecord(
             id: row["id"], createdAt: row["created_at"], gateway: row["gateway"], account: row["account"],
             provider: row["provider"], model: row["model"], route: row["route"], routePath: row["route_path"],
@@ -149,6 +150,7 @@ extension SQLiteDatabase: RequestLogStore {
                          cachedPromptTokens: row["cached_tokens_in"], reasoningTokens: row["reasoning_tokens"]),
             cost: row["cost"], metadata: metadata, eventId: row["event_id"], userAgent: row["user_agent"],
             requestSize: row["request_size"], responseSize: row["response_size"], requestBody: row["request_body"],
-            responseBody: row["response_body"], feedback: row["feedback"], score: row["score"])
+            responseBody: row["response_body"], feedback: row["feedback"], score: row["score"],
+            routeFacts: factsText.flatMap(RouteFacts.init(jsonText:)))
     }
 }

@@ -89,7 +89,11 @@ public final class SQLiteDatabase: Sendable {
             try db.alter(table: "limit_rate") { t in t.add(column: "window_seconds", .double) }
             try db.alter(table: "limit_budget") { t in t.add(column: "window_seconds", .double) }
         }
-        m.registerMigration("v3-route-versions") { db in
+        m.registerMigration("v3-request-log-route-facts") { db in
+            // `RouteFacts` as JSON text: what a dynamic route read of the request (`switchyard simulate`).
+            try db.alter(table: "request_log") { t in t.add(column: "route_facts", .text) }
+        }
+        m.registerMigration("v4-route-versions") { db in
             try db.create(table: "route_versions") { t in
                 t.column("route", .text).notNull()
                 t.column("version", .text).notNull()

@@ -181,6 +181,31 @@ import Synchronization
     }
 
     @Test(arguments: StorageBackend.available)
+    func routeFactsRoundTrip(_ backend: StorageBackend) async throws {
+        try await StorageFixture.with(backend) { _, db in
+            var r = record(1)
+            r.route = "support@abc"
+            r.routePath = "tier>gold"
+            r.routeFacts = RouteFacts(
+                headers: ["x-tier": "gold", "x-ü": "ünï 🚀"], body: ["temperature": .number(0.25), "tools": .array([.object(["n": .null])])],
+                read: ["body.temperature", "body.tools", "headers.x-tier", "headers.x-ü", "request.tokens"], dropped: ["body.messages"],
+                inputTokens: 1200, outputTokens: 1024, requestTokens: 900)
+            var bare = record(2)
+            bare.route = "support@abc"
+            var hostile = record(3)
+            hostile.routeFacts = RouteFacts(headers: ["x-nul": "a\u{0}b"], read: ["headers.x-nul"])
+            try await db.insert([r, bare, hostile])
+            #expect(try await db.record(id: r.id) == r)
+            #expect(try await db.record(id: bare.id)?.routeFacts == nil)
+            #expect(try await db.record(id: hostile.id)?.routeFacts?.headers["x-nul"]?.hasPrefix("a") == true)
+            // The query API reads them back too (what `switchyard simulate` pages through).
+            let page = try await db.query(RequestLogQuery(filters: [.init(.field(.route), .contains, .string("support@"))], orderBy: .createdAt, descending: false))
+            #expect(page.records.map(\.id) == [r.id, bare.id])
+            #expect(page.records.first?.routeFacts == r.routeFacts)
+        }
+    }
+
+    @Test(arguments: StorageBackend.available)
     func aRecordWithNULCharactersDoesNotFailItsBatch(_ backend: StorageBackend) async throws {
         try await StorageFixture.with(backend) { _, db in
             var hostile = record(1, metadata: ["k\u{0}": .string("v\u{0}")])

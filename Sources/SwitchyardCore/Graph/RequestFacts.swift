@@ -45,6 +45,7 @@ public struct RequestFacts: Sendable {
     /// text parts, `prompt` and `input` strings too) when the body was read for it, else a quarter
     /// of the body's bytes.
     public var requestTokens: Int {
+        if let recordedRequestTokens { return recordedRequestTokens }
         var bytes = 0
         func add(_ v: JSONValue?) {
             switch v {
@@ -62,6 +63,10 @@ public struct RequestFacts: Sendable {
         add(body["input"])
         return bytes / 4
     }
+
+    /// `request.tokens` as the request log recorded it (`RouteFacts`), for a replay whose body
+    /// no longer holds the messages it was counted from.
+    public var recordedRequestTokens: Int?
 
     /// Values of live limit state (`budget.<node>.used`), filled in by `RouteRun` just before a
     /// condition that reads them is evaluated.

@@ -17,6 +17,9 @@ public struct RouteGraph: Sendable {
     /// What of the request body the route's conditions and keys read, so that a request decodes
     /// only those members (most routes read none, and `messages` can be megabytes).
     public let bodyReads: BodyReads
+    /// Every fact of the request the route reads (headers, body members, `request.tokens`): what
+    /// the request log keeps of a request to it (`RouteFacts`), so `simulate` can replay it.
+    public let reads: RouteReads
 
     public init(name: String, description: String?, version: String, sourcePath: String, source: String = "", nodes: [RouteNode], start: NodeIndex) {
         self.source = source
@@ -27,6 +30,7 @@ public struct RouteGraph: Sendable {
         self.nodes = nodes
         self.start = start
         bodyReads = BodyReads(nodes)
+        reads = RouteReads(nodes)
     }
 
     /// `name@version`, as sent in `x-switchyard-route`.

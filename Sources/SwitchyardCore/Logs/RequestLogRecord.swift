@@ -36,6 +36,9 @@ public struct RequestLogRecord: Sendable, Hashable, Codable {
     /// Set later through the feedback API: -1, 0 or 1.
     public var feedback: Int?
     public var score: Double?
+    /// For a request to a dynamic route: the headers and body members that route read, and the
+    /// token estimates (`RouteFacts`, at most 4 KiB), so `switchyard simulate` can replay it.
+    public var routeFacts: RouteFacts?
 
     public init(
         id: String, createdAt: Double, gateway: String, account: String = "", provider: String, model: String,
@@ -43,7 +46,7 @@ public struct RequestLogRecord: Sendable, Hashable, Codable {
         cached: Bool = false, stream: Bool = false, durationMs: Double, timeToFirstByteMs: Double? = nil,
         usage: Usage = Usage(), cost: Double = 0, metadata: [String: JSONValue] = [:], eventId: String? = nil,
         userAgent: String? = nil, requestSize: Int = 0, responseSize: Int = 0, requestBody: String? = nil,
-        responseBody: String? = nil, feedback: Int? = nil, score: Double? = nil
+        responseBody: String? = nil, feedback: Int? = nil, score: Double? = nil, routeFacts: RouteFacts? = nil
     ) {
         self.id = id
         self.createdAt = createdAt
@@ -75,6 +78,7 @@ public struct RequestLogRecord: Sendable, Hashable, Codable {
         self.responseBody = responseBody
         self.feedback = feedback
         self.score = score
+        self.routeFacts = routeFacts
     }
 }
 

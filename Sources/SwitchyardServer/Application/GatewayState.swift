@@ -96,6 +96,9 @@ struct RequestRecord: Sendable {
     var routePath: String?
     /// Arms taken at `pick:` nodes: the request's end reports its outcome to them.
     var picks: PickFeedback?
+    /// What the dynamic route decided on and what it reads: kept in the request-log record as
+    /// `RouteFacts` (built only when the request is logged).
+    var routeFacts: (facts: RequestFacts, reads: RouteReads)?
     /// Shared with the responder's body wrapper: what the request log record and metrics need.
     let observation = RequestObservation()
     /// The request's span, when telemetry is on; ended by `GatewayControls.finish`.

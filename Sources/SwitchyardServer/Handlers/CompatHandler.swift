@@ -33,6 +33,7 @@ struct CompatHandler {
                 metadata: try record.observation.routeMetadata(header: request.headers[.cfAigMetadata]),
                 body: body, reads: graph.bodyReads, model: model, gateway: record.gateway ?? "default"
             )
+            record.routeFacts = (facts, graph.reads)
             routePlan = RouteAttemptPlan(graph: graph, facts: facts, limits: state.limits, providers: state.providers, now: state.now, seed: state.splitSeeds.next(), health: state.routeTable.health,
                                          picks: state.routeTable.picks, feedback: state.routeTable.feedback)
             routePlan?.trace = record.trace

@@ -205,11 +205,21 @@ extension GatewayControls {
             step: record.step, path: info.path, statusCode: info.status, success: (200..<300).contains(info.status) && ending == .written,
             cached: observed.cached, stream: info.stream, durationMs: Self.milliseconds(total), timeToFirstByteMs: ttfb.map(Self.milliseconds),
             usage: usage ?? Usage(), cost: cost, metadata: metadata, eventId: record.eventID, userAgent: info.userAgent,
-            requestSize: observed.requestBody?.readableBytes ?? 0, responseSize: written.bytes, requestBody: nil, responseBody: nil
+            requestSize: observed.requestBody?.readableBytes ?? 0, responseSize: written.bytes, requestBody: nil, responseBody: nil,
+            routeFacts: record.routeFacts.flatMap { Self.routeFacts($0.facts, reads: $0.reads, redactor: redactor(for: observed)) }
         )
         writer.submit(log, payload: info.collectPayload ? Self.payload(
             request: observed.requestBody, response: written.captured, limit: configuration.logMaxPayloadBytes, redactor: redactor, requestSecrets: observed.requestSecrets
         ) : nil)
+    }
+
+    /// What the route read, bounded (`RouteFacts`), with every known secret replaced: credential
+    /// headers are never kept, and a secret in a kept value is redacted as in the log's bodies.
+    static func routeFacts(_ facts: RequestFacts, reads: RouteReads, redactor: SecretRedactor) -> RouteFacts? {
+        let captured = RouteFacts(capturing: facts, reads: reads)
+        let text = captured.jsonText
+        let redacted = redactor.redact(text)
+        return redacted == text ? captured : RouteFacts(jsonText: redacted)
     }
 
     private func endSpan(_ trace: RequestTrace, info: RequestInfo, observed: RequestObservation.State, note: String?, tap: ResponseTap?, ending: Ending, cost: Double) {
