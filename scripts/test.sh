@@ -20,7 +20,7 @@ swift build --build-tests
 swift test --skip-build
 # The full-size concurrency tests (1,000 concurrent identical misses, 10,000 logged requests, the
 # 1,000-request reset storm, 2,000 requests across ten key rotations, the 10,000-case hostile-input
-# fuzz, the hostile upstream, and the three-process PostgreSQL cluster with its kill -9 and
+# fuzz, the hostile upstream, the pick node on real latencies, and the three-process PostgreSQL cluster with its kill -9 and
 # database restart) run
 # on their own: beside the other suites their bursts starve wall-clock bounds on a 2-core machine.
 SWITCHYARD_HEAVY_TESTS=1 swift test --skip-build --no-parallel --filter 'everyRequestIsLogged|concurrentIdenticalMisses|resetStorm|keysRotateAndATokenIsRevokedUnderLoad|seededFuzzAgainstTheRunningGateway|compatAndPassthroughSurviveEveryMisbehaviour|pickByLatencyMovesTrafficToTheFastArm|ClusterTests'
